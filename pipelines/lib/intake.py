@@ -1,48 +1,40 @@
-"""The intake stage: load the landing zone into `raw`, validate it, record the results."""
+"""The intake stage: load the landing zone into `raw`, validate it, keep the results."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.landing import LoadedSource, load_landing_zone
 from pipelines.lib.problems import Problem
 from pipelines.lib.validation import validate_landing_zone
 
-
-@dataclass(frozen=True)
-class Intake:
-    loaded: list[LoadedSource]
-    problems: list[Problem]
-
-    @property
-    def fatal(self) -> list[Problem]:
-        return [p for p in self.problems if p.fatal]
-
-    @property
-    def quarantined(self) -> list[Problem]:
-        return [p for p in self.problems if not p.fatal]
+RESULTS_DDL = """
+    create table if not exists validation.results (
+        as_of_date date, run_id varchar, source_name varchar, file varchar,
+        column_name varchar, rule varchar, row_count bigint, outcome varchar,
+        examples varchar)"""
 
 
-def _record(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, problems: list[Problem]):
-    """Keep every run's results (history by as_of) and this load's quarantined row ids."""
+def record_problems(
+    con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, problems: list[Problem],
+    fresh: bool = False,
+) -> None:
+    """Add to `validation.results` (history by as_of and run; `fresh` starts this run's rows
+    over) and rebuild this load's `validation.quarantine`, which staging reads to leave the
+    quarantined rows out."""
     con.execute("create schema if not exists validation")
-    con.execute("""
-        create table if not exists validation.results (
-            as_of_date date, run_id varchar, source_name varchar, file varchar,
-            column_name varchar, rule varchar, row_count bigint, outcome varchar,
-            examples varchar)""")
-    con.execute("delete from validation.results where as_of_date = ? and run_id = ?",
-                [as_of, run_id])
-    for p in problems:
-        con.execute(
-            "insert into validation.results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [as_of, run_id, p.source, p.file, p.column, p.rule, p.count,
-             "refused" if p.fatal else "quarantined", json.dumps(list(p.examples))])
+    con.execute(RESULTS_DDL)
+    if fresh:
+        con.execute("delete from validation.results where as_of_date = ? and run_id = ?",
+                    [as_of, run_id])
+    con.executemany(
+        "insert into validation.results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[as_of, run_id, p.source, p.file, p.column, p.rule, p.count,
+          "refused" if p.fatal else "quarantined", json.dumps(list(p.examples))]
+         for p in problems],
+    ) if problems else None
     con.execute("""
         create or replace table validation.quarantine (
             source_name varchar, row_id bigint, column_name varchar, rule varchar)""")
@@ -51,13 +43,23 @@ def _record(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, problems: 
         con.executemany("insert into validation.quarantine values (?, ?, ?, ?)", rows)
 
 
-def run_intake(warehouse: Path, landing: Path, as_of: date, run_id: str) -> Intake:
-    """Load and validate; the connection is closed before anything else writes the file."""
-    with duckdb.connect(str(warehouse)) as con:
-        loaded, problems = load_landing_zone(con, landing)
-        # Rules on rows only make sense once every required column arrived.
-        if not any(p.rule in ("column.present", "file.csv_format", "file.utf8", "file.present",
-                              "file.not_empty") for p in problems):
-            problems += validate_landing_zone(con)
-        _record(con, as_of, run_id, problems)
-    return Intake(loaded, problems)
+def recorded_problems(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str) -> list[Problem]:
+    con.execute("create schema if not exists validation")
+    con.execute(RESULTS_DDL)
+    rows = con.execute(
+        """select file, source_name, column_name, rule, row_count, examples, outcome
+           from validation.results where as_of_date = ? and run_id = ?""",
+        [as_of, run_id]).fetchall()
+    return [Problem(file=f, source=s, column=c, rule=r, count=n, examples=tuple(json.loads(e)),
+                    fatal=o == "refused") for f, s, c, r, n, e, o in rows]
+
+
+def validate_intake(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str) -> list[Problem]:
+    """Every problem of this run's load. Rules on rows are checked only once every file read
+    and every required column arrived; the loader recorded any file-level problem already."""
+    file_level = recorded_problems(con, as_of, run_id)
+    if file_level:
+        return file_level
+    problems = validate_landing_zone(con)
+    record_problems(con, as_of, run_id, problems)
+    return problems

@@ -85,7 +85,7 @@ SOURCES: dict[str, Source] = {
                 Column("mailing_city", pii=True),
                 Column("mailing_state", allowed=tuple(USPS_STATES)),
                 Column("mailing_zip", pattern=ZIP5),
-                Column("timezone", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$"),
+                Column("timezone", pattern=r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*$"),
                 Column("is_investor", kind="boolean"),
                 Column("annual_income", kind="decimal", min=0),
             ),

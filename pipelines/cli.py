@@ -1,0 +1,130 @@
+"""The `xsell` command: run a night, explain a borrower, make a sample, verify the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from pipelines.lib.paths import DEFAULT_INPUT, DEFAULT_OUT, DEFAULT_WAREHOUSE
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def resolve_as_of(given: date | None, landing: Path) -> date:
+    """--as-of, else the date the landing zone declares in `_as_of`, else yesterday (UTC)."""
+    if given:
+        return given
+    declared = landing / "_as_of"
+    if declared.is_file():
+        return date.fromisoformat(declared.read_text().strip())
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+                        help=f"the DuckDB warehouse file (default {DEFAULT_WAREHOUSE})")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.lib.warehouse import WarehouseBusy
+    from pipelines.night import run_night
+
+    as_of = resolve_as_of(args.as_of, args.input)
+    try:
+        outcome = run_night(as_of, args.input, args.warehouse, args.out,
+                            first_night=args.from_date, dry_run=args.dry_run)
+    except WarehouseBusy as busy:
+        print(f"xsell run: {busy}", file=sys.stderr)
+        return 75
+    except FileNotFoundError as missing:
+        print(f"xsell run: {missing}", file=sys.stderr)
+        return 2
+    if not outcome.ok:
+        print(f"xsell run: night {as_of} failed; nothing was sent and the warehouse is "
+              "unchanged.", file=sys.stderr)
+        for error in outcome.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from pipelines.lib.sample import write_sample
+
+    counts = write_sample(args.out, loans=args.loans, seed=args.seed, as_of=args.as_of,
+                          fmt=args.format, events_per_loan=args.events_per_loan)
+    for source, rows in counts.items():
+        print(f"{source:22} {rows:>12,}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from pipelines.lib.explain import explain
+
+    print(explain(args.warehouse, args.borrower_id, args.as_of, args.campaign))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xsell", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="one nightly run, headless")
+    run.add_argument("--as-of", type=_date, help="the night (default: the landing zone's "
+                     "_as_of file, else yesterday)")
+    run.add_argument("--from", dest="from_date", type=_date,
+                     help="backfill every night from this date to --as-of in one run")
+    run.add_argument("--input", type=Path, default=DEFAULT_INPUT,
+                     help=f"the landing zone folder (default {DEFAULT_INPUT})")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                     help=f"where send files go (default {DEFAULT_OUT})")
+    run.add_argument("--dry-run", action="store_true",
+                     help="compute everything and change no state")
+    _common(run)
+    run.set_defaults(handler=cmd_run)
+
+    sample = commands.add_parser("sample", help="write a synthetic landing zone")
+    sample.add_argument("--loans", type=int, default=2000)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--as-of", type=_date, default=None,
+                        help="the night the sample is made for (default yesterday)")
+    sample.add_argument("--out", type=Path, default=DEFAULT_INPUT)
+    sample.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    sample.add_argument("--events-per-loan", type=float, default=3.0)
+    _common(sample)
+    sample.set_defaults(handler=cmd_sample)
+
+    explain = commands.add_parser("explain", help="why a borrower is or is not in each audience")
+    explain.add_argument("borrower_id")
+    explain.add_argument("--as-of", type=_date, default=None,
+                         help="the night (default the latest in the warehouse)")
+    explain.add_argument("--campaign", default=None)
+    _common(explain)
+    explain.set_defaults(handler=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Our progress lines only; Dagster, dbt and GX keep their own logs.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("xsell %(message)s"))
+    xsell_log = logging.getLogger("xsell")
+    xsell_log.addHandler(handler)
+    xsell_log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    xsell_log.propagate = False
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The settings every stage reads: the warehouse, the landing zone and the export folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.defs.transform.project import xsell_dbt
+from pipelines.lib import warehouse as warehouse_file
+from pipelines.lib.paths import DEFAULT_INPUT, DEFAULT_OUT, DEFAULT_WAREHOUSE
+
+
+class NightSettings(dg.ConfigurableResource):
+    """Where a night reads and writes. Defaults come from XSELL_* environment variables, the
+    same ones dbt's profiles.yml reads, so every stage sees one warehouse path."""
+
+    warehouse: str = os.getenv("XSELL_WAREHOUSE", str(DEFAULT_WAREHOUSE))
+    landing: str = os.getenv("XSELL_INPUT", str(DEFAULT_INPUT))
+    exports: str = os.getenv("XSELL_OUT", str(DEFAULT_OUT))
+    dry_run: bool = False
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse).resolve()
+
+    @property
+    def working_path(self) -> Path:
+        """The copy a night writes into before it is published."""
+        return warehouse_file.working_path(self.warehouse_path)
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing).resolve()
+
+    @property
+    def exports_path(self) -> Path:
+        return Path(self.exports).resolve()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "night": NightSettings(),
+            "dbt": DbtCliResource(
+                project_dir=xsell_dbt, profiles_dir=str(xsell_dbt.profiles_dir),
+                target=xsell_dbt.target,
+                # the dbt installed beside this Python, whether or not its bin is on PATH
+                dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            ),
+        }
+    )

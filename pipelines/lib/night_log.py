@@ -1,0 +1,29 @@
+"""`ops.nights`: which nights ran, with what code and inputs, and how they ended."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+
+def record_night_start(
+    con: duckdb.DuckDBPyConnection, as_of: date, run_id: str, code_version: str
+) -> None:
+    con.execute("create schema if not exists ops")
+    con.execute("""
+        create table if not exists ops.nights (
+            as_of_date date, run_id varchar, code_version varchar, status varchar)""")
+    con.execute("delete from ops.nights where status = 'running'")
+    con.execute("insert into ops.nights values (?, ?, ?, 'running')",
+                [as_of, run_id, code_version])
+
+
+def current_night(con: duckdb.DuckDBPyConnection) -> tuple[date, str]:
+    as_of, run_id = con.execute(
+        "select as_of_date, run_id from ops.nights where status = 'running'").fetchone()
+    return as_of, run_id
+
+
+def finish_night(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("update ops.nights set status = 'published' where status = 'running'")
