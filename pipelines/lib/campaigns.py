@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -97,6 +98,22 @@ class Condition(BaseModel):
     def features(self) -> set[str]:
         return {self.feature}
 
+    def evaluate(self, row: dict[str, Any]) -> bool | None:
+        """As SQL would: a null feature makes the comparison unknown (None)."""
+        actual = row.get(self.feature)
+        if actual is None:
+            return None
+        if self.op in ("in", "not_in"):
+            return (actual in self.value) == (self.op == "in")
+        if isinstance(actual, (int, float, Decimal)) and not isinstance(actual, bool):
+            actual, value = Decimal(str(actual)), Decimal(str(self.value))
+        else:
+            value = self.value
+        return {
+            "=": actual == value, "!=": actual != value, "<": actual < value,
+            "<=": actual <= value, ">": actual > value, ">=": actual >= value,
+        }[self.op]
+
 
 class AnyOf(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -108,6 +125,10 @@ class AnyOf(BaseModel):
     def features(self) -> set[str]:
         return set().union(*(c.features() for c in self.any_of))
 
+    def evaluate(self, row: dict[str, Any]) -> bool | None:
+        results = [c.evaluate(row) for c in self.any_of]
+        return True if True in results else (None if None in results else False)
+
 
 class AllOf(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +139,10 @@ class AllOf(BaseModel):
 
     def features(self) -> set[str]:
         return set().union(*(c.features() for c in self.all_of))
+
+    def evaluate(self, row: dict[str, Any]) -> bool | None:
+        results = [c.evaluate(row) for c in self.all_of]
+        return False if False in results else (None if None in results else True)
 
 
 ConditionNode = Annotated[Union[Condition, AnyOf, AllOf], Field(union_mode="left_to_right")]

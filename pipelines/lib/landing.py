@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,17 +44,39 @@ class LoadedSource:
     rows: int
 
 
-def _read_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+class UnreadableFile(ValueError):
+    def __init__(self, rule: str, detail: str):
+        super().__init__(detail)
+        self.rule = rule
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row, read here so DuckDB never has to guess the dialect (its sniffer can
+    take a ragged file for another shape and drop rows)."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile("file.utf8", "line 1 is not UTF-8") from None
+    return next(csv.reader([text.rstrip("\r\n")]))
+
+
+def _read_relation(path: Path) -> str:
     """SQL that reads one file with every column as text."""
     literal = str(path).replace("'", "''")
     if path.suffix.lower() == ".parquet":
         return f"select * from read_parquet('{literal}')"
+    header = _csv_header(path)
+    if len(set(h.lower() for h in header)) != len(header):
+        raise UnreadableFile("file.csv_format", f"repeated column names in the header: {header}")
+    columns = ", ".join("'" + h.replace("'", "''") + "': 'VARCHAR'" for h in header)
     # An explicit dialect: a file in another delimiter reads as one column and fails the
-    # required-column rule, rather than being sniffed into something that half works.
+    # required-column rule; a row with the wrong number of fields is an error.
     return (
-        f"select * from read_csv('{literal}', header = true, all_varchar = true, delim = ',', "
-        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        "max_line_size = 16777216, sample_size = -1, auto_detect = true)"
+        f"select * from read_csv('{literal}', header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
+        "strict_mode = true, null_padding = false, max_line_size = 16777216)"
     )
 
 
@@ -68,11 +91,15 @@ def _load_file(
     if path.stat().st_size == 0:
         return [_file_problem(path, source, "file.not_empty", "the file is empty (0 bytes)")]
     try:
-        con.execute(f"create or replace temp table {table} as {_read_relation(con, path)}")
+        con.execute(f"create or replace temp table {table} as {_read_relation(path)}")
+    except UnreadableFile as exc:
+        return [_file_problem(path, source, exc.rule, str(exc))]
     except duckdb.Error as exc:
-        message = str(exc).splitlines()[0]
-        rule = "file.utf8" if "unicode" in message.lower() else "file.csv_format"
-        return [_file_problem(path, source, rule, message[:300])]
+        # DuckDB's message names the line and what was wrong with it in its first lines.
+        lines = [line for line in str(exc).splitlines()[:4] if line.strip()
+                 and not line.startswith("Original Line")]
+        rule = "file.utf8" if "unicode" in str(exc).lower() else "file.csv_format"
+        return [_file_problem(path, source, rule, " ".join(lines)[:300])]
     columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
     lowered = [c.lower().strip() for c in columns]
     renames = ", ".join(

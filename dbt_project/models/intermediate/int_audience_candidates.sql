@@ -21,14 +21,12 @@ select
     borrowers.annual_income,
     features.months_since_close,
     features.days_since_close,
-    milestones.days_since_clear_to_close,
-    {{ dbt.datediff('features.as_of_date', 'loans.next_rate_reset_date', 'day') }} as days_to_rate_reset,
+    features.days_since_clear_to_close,
+    features.days_to_rate_reset,
     features.current_upb,
     features.est_value,
     features.current_ltv,
-    case when loans.original_value > 0
-        then cast(features.current_upb as double) / cast(loans.original_value as double)
-    end as upb_to_original_value,
+    features.upb_to_original_value,
     features.available_equity,
     features.market_rate,
     features.rate_spread_bps,
@@ -44,6 +42,3 @@ inner join {{ ref('stg_raw__loans') }} as loans
     on loans.loan_id = features.loan_id
 inner join {{ ref('stg_raw__borrowers') }} as borrowers
     on borrowers.borrower_id = features.borrower_id
-left join {{ ref('int_loan_milestones') }} as milestones
-    on milestones.as_of_date = features.as_of_date
-    and milestones.loan_id = features.loan_id

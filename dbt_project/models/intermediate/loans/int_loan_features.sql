@@ -16,6 +16,8 @@ with priced as (
         loans.days_since_close,
         loans.payments_made,
         loans.balance as current_upb,
+        loans.original_value,
+        loans.next_rate_reset_date,
         loans.scheduled_payment,
         valued.est_value,
         valued.value_method,
@@ -90,8 +92,16 @@ select
     closing_costs,
     case when monthly_savings > 0
         then cast(ceil(closing_costs / monthly_savings) as integer) end as breakeven_months,
-    coalesce(engaged.engagement_score, 0) as engagement_score
+    coalesce(engaged.engagement_score, 0) as engagement_score,
+    milestones.days_since_clear_to_close,
+    {{ dbt.datediff('with_savings.as_of_date', 'next_rate_reset_date', 'day') }} as days_to_rate_reset,
+    case when original_value > 0
+        then cast(current_upb as double) / cast(original_value as double)
+    end as upb_to_original_value
 from with_savings
 left join {{ ref('int_borrowers_engaged') }} as engaged
     on engaged.as_of_date = with_savings.as_of_date
     and engaged.borrower_id = with_savings.borrower_id
+left join {{ ref('int_loan_milestones') }} as milestones
+    on milestones.as_of_date = with_savings.as_of_date
+    and milestones.loan_id = with_savings.loan_id
