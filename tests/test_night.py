@@ -1,0 +1,130 @@
+"""The nightly run end to end: Dagster assets, dbt on DuckDB, history by night, refusals."""
+
+import hashlib
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from tests.support.landing_zone import write_landing_zone
+
+NIGHT_1 = date(2026, 11, 26)
+NIGHT_2 = date(2026, 11, 27)
+
+ZONE = dict(
+    borrowers=[{"borrower_id": "B1"}, {"borrower_id": "B2", "mailing_state": "CA"}],
+    loans=[
+        # closed exactly 24 months before NIGHT_2; 23 months before NIGHT_1
+        {"loan_id": "L1", "borrower_id": "B1", "close_date": "2024-11-27",
+         "first_payment_date": "2025-01-01", "status_date": "2024-11-27"},
+        {"loan_id": "L2", "borrower_id": "B2", "close_date": "2026-05-01",
+         "first_payment_date": "2026-06-01", "note_rate": "7.5", "original_amount": "450000"},
+    ],
+    market_rates=[{"rate_date": "2026-11-20", "product": "fixed_30", "rate": "6.25",
+                   "apr": "6.40"},
+                  {"rate_date": "2026-11-20", "product": "fixed_15", "rate": "5.50",
+                   "apr": "5.62"}],
+    hpi=[{"geo_level": "cbsa", "geo_code": "12420", "period_start": "2024-10-01",
+          "index_value": "300"},
+         {"geo_level": "cbsa", "geo_code": "12420", "period_start": "2026-07-01",
+          "index_value": "330", "published_on": "2026-10-31"}],
+)
+
+
+def run(zone: Path, warehouse: Path, as_of: date, *extra: str) -> int:
+    return main(["run", "--input", str(zone), "--warehouse", str(warehouse),
+                 "--out", str(warehouse.parent / "exports"), "--as-of", as_of.isoformat(),
+                 *extra])
+
+
+def table(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory):
+    base = tmp_path_factory.mktemp("nights")
+    zone = write_landing_zone(base / "zone", NIGHT_2, **ZONE)
+    warehouse = base / "warehouse.duckdb"
+    assert run(zone, warehouse, NIGHT_1) == 0
+    assert run(zone, warehouse, NIGHT_2) == 0
+    return zone, warehouse
+
+
+def test_each_night_keeps_its_own_rows(two_nights):
+    _, warehouse = two_nights
+    nights = table(warehouse, "select as_of_date, count(*) from marts.loan_features "
+                              "group by 1 order by 1")
+    assert nights == [(NIGHT_1, 2), (NIGHT_2, 2)]
+
+
+def test_heloc_enters_on_the_24th_month_exactly(two_nights):
+    _, warehouse = two_nights
+    rows = table(warehouse, "select as_of_date, borrower_id, loan_id, months_since_close "
+                            "from marts.audience_heloc order by 1")
+    # 2024-11-27 → 2026-11-26 is 23 completed months; → 2026-11-27 is 24.
+    assert rows == [(NIGHT_2, "B1", "L1", 24)]
+
+
+def test_rerunning_the_first_night_changes_nothing(two_nights):
+    zone, warehouse = two_nights
+    query = "select * from marts.loan_features order by as_of_date, loan_id"
+    audiences = "select * from marts.audience_refinance order by as_of_date, borrower_id"
+    before = table(warehouse, query), table(warehouse, audiences)
+    assert run(zone, warehouse, NIGHT_1) == 0
+    assert (table(warehouse, query), table(warehouse, audiences)) == before
+
+
+def test_bad_input_leaves_the_warehouse_byte_for_byte(two_nights, tmp_path, capsys):
+    zone, warehouse = two_nights
+    bad = write_landing_zone(tmp_path / "bad", NIGHT_2, **ZONE)
+    loans = (bad / "loans.csv").read_text().replace(",7.5,", ",0.075,")
+    (bad / "loans.csv").write_text(loans)
+    before = digest(warehouse)
+    assert run(bad, warehouse, NIGHT_2 + timedelta(days=1)) == 1
+    err = capsys.readouterr().err
+    assert "loans.csv" in err and "column note_rate" in err and "rule rate_in_percent" in err
+    assert "1 row(s)" in err and "loan_id=L2" in err
+    assert digest(warehouse) == before
+    assert not (warehouse.parent / "exports" / "2026-11-28").exists()
+
+
+def test_a_second_writer_is_refused_naming_the_holder(two_nights, capsys):
+    zone, warehouse = two_nights
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from pipelines.lib import warehouse; "
+         f"warehouse.acquire(Path({str(warehouse)!r}), 'test holder'); print('held', "
+         "flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.perf_counter()
+        assert run(zone, warehouse, NIGHT_2) == 75
+        assert time.perf_counter() - started < 5  # refused at once, not after a night's work
+        err = capsys.readouterr().err
+        assert f'"pid": {holder.pid}' in err and "test holder" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel dropped the dead holder's lock: the next run goes ahead.
+    assert run(zone, warehouse, NIGHT_2) == 0
+
+
+def test_explain_names_the_deciding_rule(two_nights, capsys):
+    _, warehouse = two_nights
+    assert main(["explain", "B1", "--warehouse", str(warehouse), "--as-of",
+                 NIGHT_1.isoformat(), "--campaign", "heloc"]) == 0
+    out = capsys.readouterr().out
+    assert "heloc (priority 4)" in out
+    assert "trigger not met: months_since_close >= 24" in out and "months_since_close=23" in out
