@@ -128,3 +128,36 @@ def test_explain_names_the_deciding_rule(two_nights, capsys):
     out = capsys.readouterr().out
     assert "heloc (priority 4)" in out
     assert "trigger not met: months_since_close >= 24" in out and "months_since_close=23" in out
+
+
+def test_dbt_unit_tests_pass_with_the_campaign_files(two_nights, tmp_path):
+    """The hand-worked boundary rows in dbt_project/**/_*.yml, against assets/campaigns."""
+    import json
+    import os
+    import shutil
+
+    from pipelines.lib.campaigns import load_campaigns
+    from pipelines.lib.dbt_args import dbt_vars
+    from pipelines.lib.paths import DBT_PROJECT_DIR
+
+    _, warehouse = two_nights
+    scratch = tmp_path / "unit.duckdb"
+    shutil.copyfile(warehouse, scratch)
+    variables = json.dumps(dbt_vars(NIGHT_2, NIGHT_2, load_campaigns()))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
+         "--vars", variables, "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
+        env=os.environ | {"XSELL_WAREHOUSE": str(scratch)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "PASS=9" in done.stdout
+
+
+def test_every_allow_listed_feature_is_a_candidate_column(two_nights):
+    from pipelines.lib.campaigns import FEATURES
+
+    _, warehouse = two_nights
+    columns = {c for (c,) in table(warehouse, "select column_name from information_schema."
+                                              "columns where table_name = "
+                                              "'int_audience_candidates'")}
+    assert set(FEATURES) - columns == set()

@@ -1,0 +1,137 @@
+"""The audit hash chain: any edit, deletion or reordering is found and the record named."""
+
+import hashlib
+import json
+
+import pytest
+
+from pipelines.lib.audit_chain import GENESIS_HASH, canonical_json, chain, record_hash, verify
+
+
+def records(n=5):
+    return [
+        {
+            "message_id": f"m{i}",
+            "decision": "send",
+            "rule_id": None,
+            "rules_evaluated": ["tcpa.hours"],
+            "score": i / 3,
+        }
+        for i in range(n)
+    ]
+
+
+def test_record_hash_is_sha256_of_sorted_json_with_prev_hash():
+    record = {"b": 1, "a": "x", "seq": 0}
+    expected = hashlib.sha256(
+        b'{"a":"x","b":1,"prev_hash":"' + GENESIS_HASH.encode() + b'","seq":0}'
+    ).hexdigest()
+    assert record_hash(GENESIS_HASH, record) == expected
+    assert (
+        record_hash(GENESIS_HASH, {"seq": 0, "a": "x", "b": 1}) == expected
+    )  # key order is irrelevant
+    assert record_hash("f" * 64, record) != expected
+
+
+def test_chain_links_records_in_sequence():
+    chained = chain(records(3))
+    assert [r["seq"] for r in chained] == [0, 1, 2]
+    assert chained[0]["prev_hash"] == GENESIS_HASH
+    assert chained[1]["prev_hash"] == chained[0]["record_hash"]
+    assert chained[2]["record_hash"] == record_hash(chained[1]["record_hash"], chained[2])
+    assert verify(chained) == (True, None, None, "", 3)
+
+
+def test_chain_continues_from_an_earlier_night():
+    first = chain(records(3))
+    more = chain(records(2), prev_hash=first[-1]["record_hash"], first_seq=3)
+    assert verify(first + more).ok
+    assert verify(more, prev_hash=first[-1]["record_hash"], first_seq=3).ok
+
+
+def test_chain_refuses_records_that_carry_chain_fields():
+    with pytest.raises(ValueError, match="set by the chain"):
+        chain([{"message_id": "m0", "seq": 7}])
+
+
+def test_survives_a_json_round_trip():
+    chained = chain(records())
+    assert verify(json.loads(json.dumps(chained))).ok
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("decision", "suppress"), ("score", 0.0), ("rules_evaluated", []), ("record_hash", "0" * 64)],
+)
+def test_edited_field_is_named(field, value):
+    chained = chain(records())
+    chained[2][field] = value
+    result = verify(chained)
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 2, "m2")
+    assert "edited" in result.reason
+
+
+def test_added_field_is_an_edit():
+    chained = chain(records())
+    chained[3]["note"] = "x"
+    assert verify(chained).first_bad_id == "m3"
+
+
+def test_deleted_row_is_named():
+    chained = chain(records())
+    del chained[1]
+    result = verify(chained)
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 1, "m2")
+    assert "missing" in result.reason
+
+
+def test_swapped_pair_is_named():
+    chained = chain(records())
+    chained[2], chained[3] = chained[3], chained[2]
+    result = verify(chained)
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 2, "m3")
+
+
+def test_reordered_backwards_is_out_of_order():
+    chained = chain(records())
+    chained[1], chained[3] = chained[3], chained[1]
+    assert verify(chained).first_bad_index == 1
+    chained = chain(records())
+    moved = chained.pop(0)
+    chained.insert(2, moved)
+    result = verify(chained)
+    assert result.first_bad_index == 0 and "missing" in result.reason
+
+
+def test_a_resequenced_deletion_still_breaks_the_links():
+    # Whoever deletes a record and renumbers the rest, without rehashing, breaks prev_hash.
+    chained = chain(records())
+    del chained[1]
+    for i, r in enumerate(chained):
+        r["seq"] = i
+    result = verify(chained)
+    assert result.first_bad_index == 1 and not result.ok
+
+
+def test_truncation_is_found_only_against_the_head():
+    chained = chain(records())
+    head = chained[-1]["record_hash"]
+    assert verify(chained[:-1]).ok  # the tail alone cannot tell
+    result = verify(chained[:-1], expected_head=head)
+    assert (result.ok, result.first_bad_index) == (False, 4)
+    assert verify(chained, expected_head=head).ok
+
+
+def test_empty_chain_is_ok():
+    assert verify([]).ok and verify([], expected_head=GENESIS_HASH).ok
+
+
+def test_canonical_json_refuses_nan():
+    with pytest.raises(ValueError):
+        canonical_json({"x": float("nan")})
+
+
+def test_id_field_falls_back_to_seq():
+    chained = chain([{"x": i} for i in range(3)])
+    chained[1]["x"] = 9
+    assert verify(chained).first_bad_id == 1
