@@ -335,6 +335,19 @@ def test_decision_names_the_rows_used_without_pii():
     )
 
 
+def test_audit_fields_are_json_ready():
+    d = GATE.decide(cand("phone", send_day=SUNDAY, mailing_state="RI"), TEXTS_OK)
+    fields = json.loads(json.dumps(d.audit_fields()))
+    assert fields["decision"] == "defer" and fields["reason"] == "tcpa.hours"
+    assert fields["next_allowed_day"] == "2026-11-30" and fields["scheduled_for"] is None
+    assert (
+        fields["timezone"] == ["America/New_York"] and fields["timezone_method"] == "mailing_state"
+    )
+    assert fields["consent_rows_used"][0]["key"] == "phone:opt_in"
+    sent = GATE.decide(cand("sms"), TEXTS_OK).audit_fields()
+    assert sent["scheduled_for"] == "2026-11-30T10:00:00-05:00" and sent["reason"] is None
+
+
 def test_module_level_decide_matches_the_gate():
     assert decide(cand("sms"), TEXTS_OK, REG) == GATE.decide(cand("sms"), TEXTS_OK)
 

@@ -235,3 +235,32 @@ def test_funded_loan_needs_its_close_date(tmp_path):
     loans = [GOOD["loans"][0] | {"close_date": ""}, GOOD["loans"][1]]
     _, problems = intake(zone_with(tmp_path, loans=loans))
     assert only(problems, "funded_loan_has_date").column == "close_date"
+
+
+def test_parquet_timestamps_meet_the_same_rules_as_csv(tmp_path):
+    zone = zone_with(tmp_path, engagement_events=[
+        {"event_id": "E1", "borrower_id": "B1", "event_type": "email_open",
+         "occurred_at": "2026-11-20T10:00:00-05:00"}])
+    with duckdb.connect() as con:
+        con.execute(f"""copy (select event_id, borrower_id, event_type,
+                                     cast(occurred_at as timestamptz) as occurred_at
+                              from read_csv('{zone / "engagement_events.csv"}', all_varchar=true))
+                        to '{zone / "engagement_events.parquet"}' (format parquet)""")
+    (zone / "engagement_events.csv").unlink()
+    with duckdb.connect() as con:
+        _, problems = load_landing_zone(con, zone)
+        assert problems == [] and validate_intake(con, AS_OF, "r") == []
+        assert con.execute("select occurred_at from raw.engagement_events").fetchall() == [
+            ("2026-11-20T15:00:00.000000Z",)]
+
+
+def test_parquet_with_the_wrong_type_is_refused(tmp_path):
+    zone = zone_with(tmp_path)
+    with duckdb.connect() as con:
+        con.execute(f"""copy (select * replace ('6.5%' as note_rate)
+                              from read_csv('{zone / "loans.csv"}', all_varchar=true))
+                        to '{zone / "loans.parquet"}' (format parquet)""")
+    (zone / "loans.csv").unlink()
+    _, problems = intake(zone)
+    p = only(problems, "type.decimal")
+    assert p.column == "note_rate" and p.count == 2 and p.file.endswith("loans.parquet")

@@ -268,38 +268,31 @@ def test_publish_dir_appears_whole(tmp_path):
     assert [p.name for p in out.iterdir()] == ["2026-11-28"]  # no staging folders left
 
 
+def publish_night(out, body):
+    staged = staging_dir(out, AS_OF)
+    write_send_files(
+        staged,
+        {"sms.csv": [sms("m1", body=body)]},
+        run_id="r",
+        code_version="v",
+        template_hashes={},
+    )
+    final = out / AS_OF.isoformat()
+    publish_dir(staged, final)
+    assert [p.name for p in out.iterdir()] == ["2026-11-28"]  # nothing left beside it
+    assert read((final / "sms.csv").read_bytes())[1][6] == body
+    return final.stat().st_ino
+
+
 def test_publish_dir_rerun_same_bytes_changes_nothing_and_new_bytes_replace(tmp_path):
     out = tmp_path / "exports"
-    final = out / AS_OF.isoformat()
-    for body in ("one", "one", "two"):
-        staged = staging_dir(out, AS_OF)
-        write_send_files(
-            staged,
-            {"sms.csv": [sms("m1", body=body)]},
-            run_id="r",
-            code_version="v",
-            template_hashes={},
-        )
-        before = final.stat().st_ino if final.exists() else None
-        publish_dir(staged, final)
-        assert [p.name for p in out.iterdir()] == ["2026-11-28"]
-        assert read((final / "sms.csv").read_bytes())[1][6] == body
-    assert before is not None and final.stat().st_ino != before  # the last run swapped it in
+    first = publish_night(out, "one")
+    assert publish_night(out, "one") == first  # the same folder, untouched
+    assert publish_night(out, "two") != first  # swapped in whole
 
 
 def test_publish_dir_without_an_atomic_swap_still_replaces(tmp_path, monkeypatch):
     monkeypatch.setattr(send_files, "_exchange", lambda a, b: False)
     out = tmp_path / "exports"
-    final = out / AS_OF.isoformat()
-    for body in ("one", "two"):
-        staged = staging_dir(out, AS_OF)
-        write_send_files(
-            staged,
-            {"sms.csv": [sms("m1", body=body)]},
-            run_id="r",
-            code_version="v",
-            template_hashes={},
-        )
-        publish_dir(staged, final)
-    assert read((final / "sms.csv").read_bytes())[1][6] == "two"
-    assert [p.name for p in out.iterdir()] == ["2026-11-28"]
+    publish_night(out, "one")
+    publish_night(out, "two")

@@ -80,6 +80,17 @@ def _read_relation(path: Path) -> str:
     )
 
 
+def _as_text(column: str, kind: str) -> str:
+    """A typed Parquet value as the text a CSV would carry: timestamps in ISO with their
+    offset (UTC), so both formats meet the same rules."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    if kind.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"strftime(timezone('UTC', {quoted}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    if kind.startswith("TIMESTAMP"):
+        return f"strftime({quoted}, '%Y-%m-%dT%H:%M:%S.%f')"
+    return f"cast({quoted} as varchar)"
+
+
 def _file_problem(path: Path, source: Source, rule: str, detail: str) -> Problem:
     return Problem(file=str(path), source=source.name, column="*", rule=rule, count=1,
                    examples=(detail,), fatal=True)
@@ -100,13 +111,16 @@ def _load_file(
                  and not line.startswith("Original Line")]
         rule = "file.utf8" if "unicode" in str(exc).lower() else "file.csv_format"
         return [_file_problem(path, source, rule, " ".join(lines)[:300])]
-    columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    described = con.execute(f"describe {table}").fetchall()
+    columns = [r[0] for r in described]
     lowered = [c.lower().strip() for c in columns]
     renames = ", ".join(
-        f'cast("{old}" as varchar) as "{new}"' for old, new in zip(columns, lowered, strict=True)
+        f'{_as_text(old, kind)} as "{new}"'
+        for (old, kind, *_), new in zip(described, lowered, strict=True)
     )
     con.execute(f"create or replace temp table {table} as select {renames} from {table}")
-    missing = [c for c in source.column_names if c not in lowered]
+    # A nullable column may be left out of a file ("may carry published_on"): it reads as null.
+    missing = [c.name for c in source.columns if c.required and c.name not in lowered]
     problems = []
     for column in missing:
         problems.append(Problem(file=str(path), source=source.name, column=column,

@@ -15,11 +15,12 @@ read Parquet) so that it can disagree with the dbt models.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 CENT = Decimal("0.01")
 MAX_CLTV = Decimal("0.85")
@@ -50,18 +51,18 @@ CONVERSION_LOOKBACK_DAYS = 365
 INSURANCE_WINDOW_DAYS = 7
 WELCOME_WINDOW_DAYS = 7
 HELOC_MONTHS = (24, 36)
-HELOC_MIN_EQUITY = Decimal("50000")
-REFI_JUMBO_UPB = Decimal("400000")
-REFI_SPREAD_JUMBO_BPS = Decimal("50")
-REFI_SPREAD_BPS = Decimal("75")
+HELOC_MIN_EQUITY = Decimal(50000)
+REFI_JUMBO_UPB = Decimal(400000)
+REFI_SPREAD_JUMBO_BPS = Decimal(50)
+REFI_SPREAD_BPS = Decimal(75)
 REFI_MIN_MONTHS = 6
-REFI_MIN_SAVINGS = Decimal("100")
+REFI_MIN_SAVINGS = Decimal(100)
 REFI_MAX_BREAKEVEN = 36
 FP_DAYS = (60, 90)
-FP_MIN_AMOUNT_EXCLUSIVE = Decimal("500000")
+FP_MIN_AMOUNT_EXCLUSIVE = Decimal(500000)
 INV_MONTHS = (12, 24)
 INV_MAX_LTV = Decimal("0.70")
-INV_MIN_INCOME = Decimal("150000")
+INV_MIN_INCOME = Decimal(150000)
 INV_MIN_CREDIT = 700
 
 FEATURE_FIELDS = (
@@ -124,7 +125,8 @@ def _source_files(folder: Path, name: str) -> list[Path]:
     drops = folder / name
     if drops.is_dir():
         files += sorted(
-            (f for f in drops.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".parquet")),
+            (f for f in drops.iterdir()
+             if f.is_file() and f.suffix.lower() in (".csv", ".parquet")),
             key=lambda f: f.name,
         )
     return files
@@ -153,8 +155,8 @@ def parse_timestamp(value: Any) -> datetime:
             text = text[:-1] + "+00:00"
         moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _parse(kind: str, value: Any) -> Any:
@@ -225,7 +227,8 @@ def cents(value: Decimal) -> Decimal:
 
 def months_between(start: date, end: date) -> int:
     """Completed months from start to end: (y2-y1)*12 + (m2-m1) - (1 if d2 < d1 else 0)."""
-    return (end.year - start.year) * 12 + (end.month - start.month) - (1 if end.day < start.day else 0)
+    behind = 1 if end.day < start.day else 0
+    return (end.year - start.year) * 12 + (end.month - start.month) - behind
 
 
 def payment(principal: Decimal, annual_rate_pct: Decimal, months: int) -> Decimal:
@@ -359,7 +362,9 @@ class Zone:
                 orig = self.hpi_on_or_before(series, close)
                 now = self.hpi_on_or_before(series, self.as_of)
                 if orig is not None and now is not None:
-                    value = _exact(lambda: loan["original_value"] * now / orig)
+                    with localcontext() as ctx:
+                        ctx.prec = PRECISION
+                        value = loan["original_value"] * now / orig
                     return cents(value), method
         return cents(loan["original_value"]), "none"
 
@@ -422,9 +427,9 @@ class Zone:
         as_of = self.as_of
         borrower = self.borrowers.get(loan["borrower_id"], {})
         status = loan["status"]
-        if campaign in POST_CLOSE_CAMPAIGNS:
-            if status != "funded" or loan.get("servicing_status") != "current":
-                return False
+        if campaign in POST_CLOSE_CAMPAIGNS and (
+                status != "funded" or loan.get("servicing_status") != "current"):
+            return False
         if campaign == "insurance":
             if loan.get("loan_purpose") != "purchase" or status in ("withdrawn", "denied"):
                 return False

@@ -11,7 +11,7 @@ select
     property_census_tract,
     lower(rate_type) as rate_type,
     cast(term_months as integer) as term_months,
-    cast(note_rate as decimal(9, 4)) as note_rate,
+    cast(note_rate as decimal(18, 8)) as note_rate,
     cast(original_amount as decimal(18, 2)) as original_amount,
     cast(original_value as decimal(18, 2)) as original_value,
     cast(first_payment_date as date) as first_payment_date,

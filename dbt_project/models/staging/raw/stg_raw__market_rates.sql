@@ -2,7 +2,7 @@
 select distinct
     cast(rate_date as date) as rate_date,
     lower(product) as product,
-    cast(rate as decimal(9, 4)) as rate,
-    cast(apr as decimal(9, 4)) as apr,
+    cast(rate as decimal(18, 8)) as rate,
+    cast(apr as decimal(18, 8)) as apr,
     coalesce(cast(published_on as date), cast(rate_date as date)) as known_on
 from {{ xsell.accepted_rows('market_rates') }} as arrived_market_rates

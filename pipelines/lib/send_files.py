@@ -1,0 +1,229 @@
+"""The send files of a night: CSVs a delivery vendor reads, a manifest, all written atomically.
+
+Rows are mappings holding exactly the file's columns (SEND_FILES). Cells are written as:
+None -> empty; bool -> true/false; int, float, Decimal -> the number as is (a negative number
+stays a number: only text can carry a formula); date/datetime -> ISO; list/tuple -> items
+joined by ";"; text -> guarded against formula injection: a cell beginning with =, +, -, @,
+tab or carriage return gets a leading single quote. Phone columns are exempt when the value
+is a valid E.164 number (a bare "+digits" is no formula a spreadsheet can abuse, and a quote
+would break the vendor's dialing); any other value there is guarded like text.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+COMMON = ("message_id", "borrower_id", "campaign_id", "step", "scheduled_for")
+SEND_FILES: dict[str, tuple[str, ...]] = {
+    "email.csv": (
+        *COMMON,
+        "to_email",
+        "from_email",
+        "reply_to",
+        "subject",
+        "body_text",
+        "body_html",
+        "unsubscribe_url",
+        "list_unsubscribe",
+    ),
+    "sms.csv": (*COMMON, "to_phone", "body_text"),
+    "call_list.csv": (*COMMON, "to_phone", "loan_officer_id", "script_text"),
+    "direct_mail.csv": (*COMMON, "name", "address", "city", "state", "zip", "body_text"),
+    "lo_call_list.csv": (
+        "loan_officer_id",
+        "borrower_id",
+        "loan_id",
+        "to_phone",
+        "engagement_score",
+        "campaigns",
+        "talking_points",
+    ),
+}
+# Sort keys: message_id is unique per message; the officer's list has none, so it sorts by
+# officer, borrower and loan, which is unique per alert.
+SORT_KEYS = {name: ("message_id",) for name in SEND_FILES} | {
+    "lo_call_list.csv": ("loan_officer_id", "borrower_id", "loan_id")
+}
+MANIFEST = "manifest.json"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PHONE_COLUMNS = frozenset({"to_phone"})
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+FILE_MODE, DIR_MODE = 0o600, 0o700
+
+
+class FileEntry(NamedTuple):
+    rows: int
+    sha256: str
+
+
+def cell(value: Any, column: str = "") -> str | int | float | Decimal:
+    """One value as the CSV writer should see it, with text guarded against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
+    text = str(value)
+    if column in PHONE_COLUMNS and E164.fullmatch(text):
+        return text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_bytes(name: str, rows: Iterable[Mapping[str, Any]]) -> tuple[bytes, int]:
+    """A send file's bytes (header first, rows sorted, LF endings) and its row count."""
+    columns = SEND_FILES[name]
+    wanted = set(columns)
+    checked = []
+    for i, row in enumerate(rows):
+        if set(row) != wanted:
+            missing, extra = sorted(wanted - set(row)), sorted(set(row) - wanted)
+            raise ValueError(f"{name} row {i}: missing columns {missing}, unexpected {extra}")
+        checked.append(row)
+    sort_key = SORT_KEYS[name]
+    checked.sort(key=lambda r: tuple(str(r[k]) for k in sort_key))
+    keys = [tuple(r[k] for k in sort_key) for r in checked]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{name}: duplicate rows for key {sort_key}")
+    lines = [_line(columns)]
+    lines += (_line([cell(r[c], c) for c in columns]) for r in checked)
+    return "".join(lines).encode("utf-8"), len(checked)
+
+
+def _line(values: Iterable[Any]) -> str:
+    # RFC 4180 quoting done here rather than by the csv module, whose minimal quoting leaves a
+    # lone carriage return unquoted when lines end in LF, and a reader would split the row.
+    fields = []
+    for value in values:
+        text = str(value)
+        if any(ch in text for ch in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        fields.append(text)
+    return ",".join(fields) + "\n"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file that appears whole or not at all, readable by its owner only."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), FILE_MODE)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def staging_dir(out_root: Path, as_of: date) -> Path:
+    """A fresh private folder beside `<out>/<as_of>/` to write the night's files into."""
+    out_root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=out_root, prefix=f".{as_of.isoformat()}.staging-"))
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def write_send_files(
+    directory: Path,
+    rows_by_file: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    run_id: str,
+    code_version: str,
+    template_hashes: Mapping[str, str],
+    extra_files: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Every send file (header only where there are no rows) and the manifest; returns it.
+
+    extra_files: names of files already in `directory` (report.html) to list in the manifest.
+    """
+    unknown = set(rows_by_file) - set(SEND_FILES)
+    if unknown:
+        raise ValueError(f"not send files: {sorted(unknown)}")
+    os.chmod(directory, DIR_MODE)
+    files: dict[str, dict[str, Any]] = {}
+    for name in SEND_FILES:
+        data, count = csv_bytes(name, rows_by_file.get(name, ()))
+        write_atomic(directory / name, data)
+        files[name] = FileEntry(count, hashlib.sha256(data).hexdigest())._asdict()
+    for name in extra_files:
+        data = (directory / name).read_bytes()
+        files[name] = {"rows": None, "sha256": hashlib.sha256(data).hexdigest()}
+    manifest = {
+        "run_id": run_id,
+        "code_version": code_version,
+        "files": files,
+        "template_hashes": dict(template_hashes),
+    }
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    write_atomic(directory / MANIFEST, text.encode("utf-8"))
+    return manifest
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def publish_dir(tmp_dir: Path, final_dir: Path) -> None:
+    """Make the finished folder appear at `final_dir` in one rename.
+
+    A rerun whose files are byte-identical leaves the published folder untouched. A different
+    one replaces it by an atomic swap where the system has one; elsewhere the old folder is
+    moved aside first, so for an instant there is no folder, but never a partial one.
+    """
+    os.chmod(tmp_dir, DIR_MODE)
+    if final_dir.exists():
+        if _same_files(tmp_dir, final_dir):
+            shutil.rmtree(tmp_dir)
+            return
+        if not _exchange(tmp_dir, final_dir):
+            aside = Path(tempfile.mkdtemp(dir=final_dir.parent, prefix=f".{final_dir.name}.old-"))
+            os.replace(final_dir, aside / final_dir.name)
+            os.replace(tmp_dir, final_dir)
+            tmp_dir = aside
+        shutil.rmtree(tmp_dir)  # now the old folder
+    else:
+        os.rename(tmp_dir, final_dir)
+    _fsync_dir(final_dir.parent)
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir())
+    return names == sorted(p.name for p in b.iterdir()) and all(
+        (a / n).read_bytes() == (b / n).read_bytes() for n in names
+    )
