@@ -52,10 +52,15 @@ def _errors(result) -> list[str]:
     ]
     if failed_checks:
         return list(dict.fromkeys(failed_checks))
-    return [
-        f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
-        for event in result.all_events if event.is_step_failure
-    ]
+    return [f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+            for event in result.all_events if event.is_step_failure]
+
+
+def _root_cause(error) -> str:
+    """The innermost error Dagster wrapped, which is the one that says what went wrong."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def run_night(

@@ -6,6 +6,7 @@ import duckdb
 
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
+from pipelines.defs.outreach.assets import send_files
 from pipelines.defs.transform.assets import xsell_dbt_models
 from pipelines.lib import warehouse
 from pipelines.lib.night_log import finish_night
@@ -13,7 +14,7 @@ from pipelines.lib.progress import stage
 
 
 @dg.asset(
-    deps=list(xsell_dbt_models.keys),
+    deps=[*xsell_dbt_models.keys, send_files],
     partitions_def=nightly,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="publish",

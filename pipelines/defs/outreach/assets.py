@@ -1,0 +1,66 @@
+"""Outreach: tonight's messages decided and recorded, checked, then the send files published."""
+
+import dagster as dg
+import duckdb
+
+from pipelines.defs.partitions import nightly
+from pipelines.defs.resources import NightSettings
+from pipelines.defs.transform.assets import xsell_dbt_models
+from pipelines.lib.night_log import current_night
+from pipelines.lib.outreach.checks import CHECKS
+from pipelines.lib.outreach.night import run_outreach
+from pipelines.lib.progress import Timer, stage
+from pipelines.lib.run_identity import code_version
+from pipelines.lib.send_files import publish_dir
+
+AUDIENCE_KEYS = [k for k in xsell_dbt_models.keys if k.path[-1].startswith("audience_")]
+
+
+@dg.asset(
+    deps=AUDIENCE_KEYS,
+    partitions_def=nightly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="outreach",
+    check_specs=[dg.AssetCheckSpec(name, asset="outreach_decisions", blocking=True)
+                 for name in CHECKS],
+)
+def outreach_decisions(context: dg.AssetExecutionContext, night: NightSettings):
+    """Enroll, decide every due message, append the audit log, stage the send files."""
+    timer = Timer()
+    with duckdb.connect(str(night.working_path), read_only=True) as con:
+        as_of, run_id = current_night(con)
+    result = run_outreach(night.working_path, as_of, night.exports_path, run_id,
+                          code_version(), dry_run=night.dry_run)
+    stage("outreach", f"{result.notice} in {timer.seconds:.1f}s")
+    if result.plan and result.plan.holds:
+        stage("holds", ", ".join(f"{c} held by {r}" for c, r in sorted(result.plan.holds.items())))
+    with duckdb.connect(str(night.working_path), read_only=True) as con:
+        for name, check in CHECKS.items():
+            problems = check(con, as_of) if result.status == "done" else []
+            yield dg.AssetCheckResult(
+                check_name=name, passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
+                description="\n".join(problems[:10]) or "holds",
+                metadata={"problems": len(problems)})
+    yield dg.MaterializeResult(
+        value=str(result.staged) if result.staged else None,
+        metadata={"status": result.status, "notice": result.notice,
+                  "holds": str(result.plan.holds if result.plan else {})},
+    )
+
+
+@dg.asset(
+    ins={"staged": dg.AssetIn("outreach_decisions")},
+    partitions_def=nightly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="outreach",
+)
+def send_files(context: dg.AssetExecutionContext, night: NightSettings, staged):
+    """`<out>/<as_of>/` appears whole: the staged folder is renamed into place."""
+    with duckdb.connect(str(night.working_path), read_only=True) as con:
+        as_of, _ = current_night(con)
+    if not staged:
+        stage("export", "no new send files tonight")
+        return
+    final = night.exports_path / as_of.isoformat()
+    publish_dir(night.exports_path / staged.split("/")[-1], final)
+    stage("export", f"send files in {final}")

@@ -1,0 +1,77 @@
+"""A night's outreach from start to files: plan, record, and stage the send files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from pipelines.lib.campaigns import load_campaigns
+from pipelines.lib.content_rules import ContentRules
+from pipelines.lib.outreach.exports import send_file_rows, template_hashes
+from pipelines.lib.outreach.plan import NightPlan, NightPlanner
+from pipelines.lib.outreach.report import write_report
+from pipelines.lib.outreach.state import load_night_state, outreach_nights
+from pipelines.lib.outreach.store import store_plan
+from pipelines.lib.paths import ASSETS_DIR, TEMPLATES_DIR
+from pipelines.lib.register import load_register
+from pipelines.lib.rendering import Renderer
+from pipelines.lib.send_files import staging_dir, write_send_files
+
+
+@dataclass(frozen=True)
+class OutreachResult:
+    status: str  # done | skipped
+    notice: str
+    staged: Path | None = None
+    plan: NightPlan | None = None
+
+
+def _yaml(name: str) -> dict:
+    return yaml.safe_load((ASSETS_DIR / name).read_text())
+
+
+def build_planner() -> NightPlanner:
+    company, partners = _yaml("company.yaml"), _yaml("partners.yaml")
+    settings = _yaml("outreach.yaml")["lo_alert"]
+    return NightPlanner(
+        campaigns=load_campaigns(), register=load_register(),
+        renderer=Renderer(TEMPLATES_DIR, company, partners),
+        content_rules=ContentRules.load(), company=company,
+        lo_alert_min_score=Decimal(str(settings["min_engagement_score"])),
+        lo_alert_every_days=int(settings["every_days"]),
+    )
+
+
+def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_version: str,
+                 dry_run: bool = False) -> OutreachResult:
+    """Decide and record tonight's messages and stage the send files in a private folder.
+    Outreach only moves forward: a night already done, or an earlier one, is skipped."""
+    with duckdb.connect(str(warehouse)) as con:
+        done = outreach_nights(con)
+        if done and as_of < done[-1]:
+            return OutreachResult("skipped", f"backfill of {as_of}: outreach already ran for "
+                                             f"{done[-1]}, so it moves forward only")
+        if as_of in done:
+            return OutreachResult("skipped", f"outreach for {as_of} is already recorded; "
+                                             "nothing is sent twice")
+        planner = build_planner()
+        state = load_night_state(con, as_of, planner.campaigns)
+        plan = planner.plan(state)
+        if dry_run:
+            preview = exports / "preview" / as_of.isoformat()
+            preview.mkdir(parents=True, exist_ok=True)
+            write_report(preview / "report.html", plan, con)
+            return OutreachResult("done", f"dry run: preview at {preview}", None, plan)
+        store_plan(con, plan, state, run_id, code_version)
+        staged = staging_dir(exports, as_of)
+        write_report(staged / "report.html", plan, con)
+        write_send_files(staged, send_file_rows(plan, state), run_id=run_id,
+                         code_version=code_version, template_hashes=template_hashes(plan),
+                         extra_files=["report.html"])
+    return OutreachResult("done", f"{len(plan.considered)} considered, {len(plan.sent)} sent",
+                          staged, plan)

@@ -1,0 +1,325 @@
+"""One night's outreach: enroll, find the due steps, decide each message, render what is sent.
+
+Decisions follow COMPLIANCE.md's order: a campaign guard or an unapproved template holds; the
+consent gate suppresses; a content rule blocks; the calling window or the frequency cap
+defers; the rest is sent. Every message considered gets one audit record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pipelines.lib.campaigns import Campaign
+from pipelines.lib.content_rules import ContentBlocked, ContentRules, check_content
+from pipelines.lib.enrollment import (
+    DueStep, Enrollment, enroll, is_finished, may_enroll, message_id, next_due,
+)
+from pipelines.lib.gate import (
+    LO_CALL, NO_FACTS, Candidate, Decision, Gate, apply_frequency_cap, facts_by_borrower,
+)
+from pipelines.lib.outreach.guards import campaign_holds, volume_holds
+from pipelines.lib.outreach.state import NightState, json_values
+from pipelines.lib.register import DECISION_RANK, Register
+from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
+
+CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
+
+
+@dataclass
+class Considered:
+    """One message considered tonight: its decision, and the rendered text if it is sent."""
+
+    due: DueStep
+    campaign: Campaign
+    message_id: str
+    decision: str
+    reason: str | None
+    gate: Decision | None
+    rendered: RenderedMessage | None
+    loan_id: str
+    send_day: date
+
+
+@dataclass
+class LoAlert:
+    loan_officer_id: str
+    borrower_id: str
+    loan_id: str
+    engagement_score: Decimal
+    campaigns: list[str]
+    decision: str
+    reason: str | None
+
+
+@dataclass
+class NightPlan:
+    as_of: date
+    new_enrollments: list[Enrollment]
+    rule_values: dict[str, str]
+    considered: list[Considered]
+    lo_alerts: list[LoAlert]
+    holds: dict[str, str] = field(default_factory=dict)  # campaign -> guard rule id
+
+    @property
+    def sent(self) -> list[Considered]:
+        return [c for c in self.considered if c.decision == "send"]
+
+
+def _converted(state: NightState, borrower_id: str, product: str | None, days: int) -> bool:
+    """Converted on the product in (as_of − days, as_of]."""
+    if not product:
+        return False
+    start = state.as_of - timedelta(days=days)
+    return any(p == product and start < d <= state.as_of
+               for p, d in state.conversions.get(borrower_id, ()))
+
+
+def _enroll_tonight(state: NightState, campaigns: dict[str, Campaign]
+                    ) -> tuple[list[Enrollment], dict[str, str]]:
+    by_key: dict[tuple[str, str], list[Enrollment]] = {}
+    for e in state.enrollments:
+        by_key.setdefault((e.campaign_id, e.borrower_id), []).append(e)
+    new, values = [], {}
+    for campaign in sorted(campaigns.values(), key=lambda c: (c.priority, c.id)):
+        features = sorted(campaign.features())
+        for row in state.audiences.get(campaign.id, ()):
+            past = by_key.get((campaign.id, row["borrower_id"]), [])
+            active = any(not _finished(state, campaign, e) for e in past)
+            spread = row.get("rate_spread_bps")
+            if may_enroll(campaign, row["loan_id"], spread, state.as_of, past, active):
+                e = enroll(campaign, row["borrower_id"], row["loan_id"], spread, state.as_of)
+                new.append(e)
+                values[e.enrollment_id] = json_values(row, features)
+    return new, values
+
+
+def _finished(state: NightState, campaign: Campaign, e: Enrollment) -> bool:
+    converted = [d for p, d in state.conversions.get(e.borrower_id, ())
+                 if campaign.product and p == campaign.product]
+    return is_finished(e, campaign, state.records.get(e.enrollment_id, []), converted)
+
+
+def _due_steps(state: NightState, campaigns: dict[str, Campaign],
+               enrollments: list[Enrollment]) -> list[DueStep]:
+    due = []
+    for e in enrollments:
+        campaign = campaigns.get(e.campaign_id)
+        if campaign is None or _finished(state, campaign, e):
+            continue
+        step = next_due(e, campaign, state.records.get(e.enrollment_id, []))
+        if step and step.due_on <= state.as_of:
+            due.append(step)
+    return due
+
+
+def _merge_values(loan: dict, features: dict) -> dict[str, Any]:
+    """What a template may print about the loan: its attributes and tonight's features."""
+    merged = {**loan, **features}
+    if merged.get("market_rate") is not None:
+        merged["new_term_months"] = 180 if (
+            loan.get("rate_type") == "fixed" and (loan.get("term_months") or 0) <= 180) else 360
+    return merged
+
+
+def _person(borrower: dict) -> dict[str, Any]:
+    return {k: borrower.get(k) for k in ("first_name", "last_name", "mailing_city",
+                                         "mailing_state")}
+
+
+class NightPlanner:
+    """Holds what is built once per night (gate, renderer, rules) and decides each message."""
+
+    def __init__(self, campaigns: dict[str, Campaign], register: Register, renderer: Renderer,
+                 content_rules: ContentRules, company: dict[str, Any],
+                 lo_alert_min_score: Decimal, lo_alert_every_days: int) -> None:
+        self.campaigns = campaigns
+        self.register = register
+        self.renderer = renderer
+        self.content_rules = content_rules
+        self.company = company
+        self.gate = Gate(register)
+        self.lo_alert_min_score = lo_alert_min_score
+        self.lo_alert_every_days = lo_alert_every_days
+
+    def plan(self, state: NightState) -> NightPlan:
+        new, values = _enroll_tonight(state, self.campaigns)
+        due = _due_steps(state, self.campaigns, [*state.enrollments, *new])
+        control = {e.enrollment_id: e.control for e in [*state.enrollments, *new]}
+        send_day = state.as_of + timedelta(days=1)
+        borrower_ids = {d.enrollment.borrower_id for d in due} | {
+            r["borrower_id"] for a in state.audiences.values() for r in a}
+        facts = facts_by_borrower(
+            [state.borrowers[b] for b in sorted(borrower_ids) if b in state.borrowers],
+            state.preferences, state.consent_events, state.dnc_numbers,
+            state.loans.values(), state.as_of, self.register)
+        holds = campaign_holds(state, self.campaigns, due, self.register)
+        considered = [self._consider(state, d, control, facts, holds, send_day) for d in due]
+        self._cap(state, considered, facts)
+        holds |= self._hold_unusual_volume(state, considered)
+        alerts = self._lo_alerts(state, facts, send_day)
+        state.rule_values.update(values)
+        return NightPlan(state.as_of, new, values, considered, alerts, holds)
+
+    def _hold_unusual_volume(self, state: NightState, considered: list[Considered]
+                             ) -> dict[str, str]:
+        batch: dict[str, int] = {}
+        for c in considered:
+            if c.decision == "send":
+                batch[c.campaign.id] = batch.get(c.campaign.id, 0) + 1
+        holds = volume_holds(state, self.campaigns, batch, self.register)
+        for c in considered:
+            if c.campaign.id in holds:
+                c.decision, c.reason = "hold", holds[c.campaign.id]
+        return holds
+
+    # --- one message
+
+    def _candidate(self, state: NightState, d: DueStep, campaign: Campaign, mid: str,
+                   control: bool, send_day: date) -> Candidate:
+        step = campaign.steps[d.step]
+        e = d.enrollment
+        borrower = state.borrowers.get(e.borrower_id, {})
+        loan = state.loans.get(e.loan_id, {})
+        product = campaign.step_product(step)
+        consumer_credit = campaign.step_flag(step, "consumer_credit")
+        return Candidate(
+            message_id=mid, borrower_id=e.borrower_id, campaign_id=campaign.id, step=d.step,
+            channel=step.channel, send_day=send_day, priority=campaign.priority,
+            consumer_credit=consumer_credit,
+            credit_offer=consumer_credit or (product in CREDIT_PRODUCTS),
+            partner_referral=campaign.step_flag(step, "partner_referral"),
+            enrolled_loan_status=loan.get("status"),
+            enrolled_loan_servicing=loan.get("servicing_status"),
+            has_email=bool(borrower.get("email")), phone=borrower.get("phone"),
+            has_postal_address=all(borrower.get(k) for k in (
+                "mailing_address", "mailing_city", "mailing_state", "mailing_zip")),
+            mailing_state=borrower.get("mailing_state"), mailing_zip=borrower.get("mailing_zip"),
+            property_state=loan.get("property_state"), timezone=borrower.get("timezone"),
+            control_group=control,
+            converted=_converted(state, e.borrower_id, product,
+                                 campaign.exclude_converted_within_days),
+        )
+
+    def _render(self, state: NightState, d: DueStep, campaign: Campaign, mid: str
+                ) -> tuple[RenderedMessage | None, str | None]:
+        e = d.enrollment
+        loan = state.loans.get(e.loan_id, {})
+        officer = state.officers.get(loan.get("loan_officer_id") or "")
+        ctx = MessageContext.for_step(
+            campaign, d.step, borrower=_person(state.borrowers.get(e.borrower_id, {})),
+            loan_officer=officer,
+            loan=_merge_values(loan, state.features.get(e.loan_id, {})), message_id=mid)
+        try:
+            rendered = self.renderer.render(ctx)
+        except ContentBlocked as blocked:
+            return None, blocked.rule_id
+        violations = check_content(rendered, ctx, self.company, self.content_rules)
+        return rendered, (violations[0].rule_id if violations else None)
+
+    def _consider(self, state: NightState, d: DueStep, control: dict[str, bool], facts,
+                  holds: dict[str, str], send_day: date) -> Considered:
+        campaign = self.campaigns[d.enrollment.campaign_id]
+        e = d.enrollment
+        mid = message_id(campaign.id, d.step, e.borrower_id, e.enrollment_id)
+        candidate = self._candidate(state, d, campaign, mid, control[e.enrollment_id], send_day)
+        gated = self.gate.decide(candidate, facts.get(e.borrower_id, NO_FACTS))
+        rendered, blocked_by = (None, None)
+        if gated.decision != "suppress":
+            rendered, blocked_by = self._render(state, d, campaign, mid)
+        outcomes = [(gated.decision, gated.rule_id)]
+        if campaign.id in holds:
+            outcomes.append(("hold", holds[campaign.id]))
+        if rendered and not all(
+                (t, h) in state.approved_templates for t, h in rendered.template_files.items()):
+            outcomes.append(("hold", "content.approved"))
+        if blocked_by:
+            outcomes.append(("block", blocked_by))
+        decision, reason = min(outcomes, key=lambda o: DECISION_RANK[o[0]])
+        return Considered(d, campaign, mid, decision, reason, gated, rendered, e.loan_id,
+                          send_day)
+
+    def _cap(self, state: NightState, considered: list[Considered], facts) -> None:
+        """The frequency cap over tonight's would-be sends, lower priority number first."""
+        sends = [c for c in considered if c.decision == "send"]
+        if not sends:
+            return
+        pairs = [(self._candidate(state, c.due, c.campaign, c.message_id, False, c.send_day),
+                  c.gate) for c in sends]
+        capped = apply_frequency_cap(pairs, state.sends_by_borrower, self.register)
+        for c, decision in zip(sends, capped, strict=True):
+            if decision.decision != "send":
+                c.decision, c.reason, c.gate = decision.decision, decision.rule_id, decision
+
+    # --- the loan officers' call list
+
+    def _lo_alerts(self, state: NightState, facts, send_day: date) -> list[LoAlert]:
+        """A borrower in any audience whose engagement_score reaches the bar goes on their
+        officer's list, at most once per `lo_alert_every_days`."""
+        audiences: dict[str, list[tuple[str, str]]] = {}
+        for cid in sorted(state.audiences):
+            for row in state.audiences[cid]:
+                audiences.setdefault(row["borrower_id"], []).append((cid, row["loan_id"]))
+        alerts = []
+        for bid, memberships in sorted(audiences.items()):
+            loan_id = memberships[0][1]
+            score = state.features.get(loan_id, {}).get("engagement_score") or Decimal(0)
+            officer = state.loans.get(loan_id, {}).get("loan_officer_id")
+            last = state.last_lo_alert.get(bid)
+            if score < self.lo_alert_min_score or not officer:
+                continue
+            if last and send_day - last < timedelta(days=self.lo_alert_every_days):
+                continue
+            borrower = state.borrowers.get(bid, {})
+            candidate = Candidate(
+                message_id=hashlib.sha256(f"lo|{bid}|{send_day}".encode()).hexdigest()[:24],
+                borrower_id=bid, campaign_id="lo_alert", step=0, channel=LO_CALL,
+                send_day=send_day, phone=borrower.get("phone"),
+                mailing_state=borrower.get("mailing_state"),
+                mailing_zip=borrower.get("mailing_zip"),
+                property_state=state.loans.get(loan_id, {}).get("property_state"),
+                timezone=borrower.get("timezone"),
+                enrolled_loan_status=state.loans.get(loan_id, {}).get("status"),
+                enrolled_loan_servicing=state.loans.get(loan_id, {}).get("servicing_status"))
+            decided = self.gate.decide(candidate, facts.get(bid, NO_FACTS))
+            alerts.append(LoAlert(officer, bid, loan_id, score,
+                                  sorted({c for c, _ in memberships}), decided.decision,
+                                  decided.rule_id))
+        return alerts
+
+
+def audit_record(c: Considered, state: NightState, run_id: str, code_version: str
+                 ) -> dict[str, Any]:
+    """The audit fields of one considered message: ids and hashes, never PII or bodies."""
+    gate = c.gate.audit_fields() if c.gate else {}
+    r = c.rendered if c.decision == "send" else None
+    return {
+        "message_id": c.message_id,
+        "as_of_date": state.as_of.isoformat(),
+        "run_id": run_id,
+        "code_version": code_version,
+        "enrollment_id": c.due.enrollment.enrollment_id,
+        "campaign_id": c.campaign.id,
+        "step": c.due.step,
+        "channel": c.campaign.steps[c.due.step].channel,
+        "borrower_id": c.due.enrollment.borrower_id,
+        "loan_id": c.loan_id,
+        "template_id": r.template_id if r else c.campaign.steps[c.due.step].template,
+        "template_sha256": r.template_sha256 if r else None,
+        "template_files": json.dumps(dict(r.template_files), sort_keys=True) if r else None,
+        "config_sha256": c.campaign.config_sha256,
+        "content_sha256": r.content_sha256 if r else None,
+        "disclosures": json.dumps(list(r.disclosures)) if r else None,
+        "scheduled_for": gate.get("scheduled_for") if c.decision == "send" else None,
+        "decision": c.decision,
+        "reason": c.reason,
+        "rules_evaluated": json.dumps(gate.get("rules_evaluated", [])),
+        "rule_values": state.rule_values.get(c.due.enrollment.enrollment_id),
+        "consent_rows": json.dumps(gate.get("consent_rows_used", []), sort_keys=True),
+        "timezone": json.dumps(gate.get("timezone", [])),
+        "timezone_method": gate.get("timezone_method"),
+    }

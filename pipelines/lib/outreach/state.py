@@ -1,0 +1,183 @@
+"""What a night's outreach reads from the warehouse: audiences, enrollments, history, consent."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from pipelines.lib.campaigns import Campaign
+from pipelines.lib.enrollment import Enrollment, StepRecord
+
+SCHEMA = """
+create schema if not exists outreach;
+create table if not exists outreach.enrollments (
+    as_of_date date, enrollment_id varchar, campaign_id varchar, borrower_id varchar,
+    loan_id varchar, enrolled_on date, control_group boolean, rate_spread_bps decimal(18, 8),
+    config_sha256 varchar, rule_values varchar);
+create table if not exists outreach.messages (
+    seq bigint, message_id varchar, as_of_date date, run_id varchar, code_version varchar,
+    enrollment_id varchar, campaign_id varchar, step integer, channel varchar,
+    borrower_id varchar, loan_id varchar, template_id varchar, template_sha256 varchar,
+    template_files varchar, config_sha256 varchar, content_sha256 varchar,
+    disclosures varchar, scheduled_for varchar, decision varchar, reason varchar,
+    rules_evaluated varchar, rule_values varchar, consent_rows varchar, timezone varchar,
+    timezone_method varchar, prev_hash varchar, record_hash varchar);
+create table if not exists outreach.lo_alerts (
+    as_of_date date, send_day date, loan_officer_id varchar, borrower_id varchar,
+    loan_id varchar, engagement_score decimal(12, 2), campaigns varchar, decision varchar,
+    reason varchar);
+create table if not exists outreach.nights (
+    as_of_date date, run_id varchar, considered bigint, sent bigint, held_campaigns varchar);
+create table if not exists outreach.approvals (
+    campaign_id varchar, as_of_date date, guard varchar, approved_by varchar,
+    approved_at varchar);
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+
+@dataclass
+class NightState:
+    as_of: date
+    audiences: dict[str, list[dict]]
+    enrollments: list[Enrollment]
+    rule_values: dict[str, str]  # enrollment_id -> the audience row's rule values (JSON)
+    records: dict[str, list[StepRecord]]
+    features: dict[str, dict]  # loan_id -> tonight's loan_features row
+    loans: dict[str, dict]
+    borrowers: dict[str, dict]
+    officers: dict[str, dict]
+    conversions: dict[str, list[tuple[str, date]]]
+    sends_by_borrower: dict[str, list[date]]
+    approved_templates: set[tuple[str, str]]
+    last_lo_alert: dict[str, date]
+    preferences: list[dict] = field(default_factory=list)
+    consent_events: list[dict] = field(default_factory=list)
+    dnc_numbers: list[dict] = field(default_factory=list)
+    approved_holds: set[tuple[str, str]] = field(default_factory=set)  # (campaign, guard)
+    nightly_sends: dict[str, dict[date, int]] = field(default_factory=dict)
+    nights_run: list[date] = field(default_factory=list)  # earlier nights whose outreach ran
+
+
+def outreach_nights(con: duckdb.DuckDBPyConnection) -> list[date]:
+    ensure_schema(con)
+    return [r[0] for r in con.execute(
+        "select as_of_date from outreach.nights order by 1").fetchall()]
+
+
+def _enrollments(con) -> tuple[list[Enrollment], dict[str, str]]:
+    found, values = [], {}
+    for r in rows(con, "select * from outreach.enrollments order by enrolled_on, enrollment_id"):
+        found.append(Enrollment(
+            enrollment_id=r["enrollment_id"], campaign_id=r["campaign_id"],
+            borrower_id=r["borrower_id"], loan_id=r["loan_id"], enrolled_on=r["enrolled_on"],
+            control=r["control_group"], rate_spread_bps=r["rate_spread_bps"],
+            config_sha256=r["config_sha256"]))
+        values[r["enrollment_id"]] = r["rule_values"]
+    return found, values
+
+
+def _audience(con, campaign: Campaign, as_of: date) -> list[dict]:
+    if not campaign.enabled:
+        return []
+    return rows(con, f"select * from marts.audience_{campaign.id} where as_of_date = ? "
+                     "order by borrower_id", [as_of])
+
+
+def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
+                     campaigns: dict[str, Campaign]) -> NightState:
+    ensure_schema(con)
+    audiences = {cid: _audience(con, c, as_of) for cid, c in campaigns.items()}
+    enrollments, rule_values = _enrollments(con)
+    records: dict[str, list[StepRecord]] = defaultdict(list)
+    sends: dict[str, list[date]] = defaultdict(list)
+    nightly: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows(con, "select enrollment_id, step, as_of_date, decision, borrower_id, "
+                       "channel, campaign_id from outreach.messages where as_of_date < ?",
+                  [as_of]):
+        records[r["enrollment_id"]].append(
+            StepRecord(r["enrollment_id"], r["step"], r["as_of_date"], r["decision"]))
+        if r["decision"] == "send":
+            sends[r["borrower_id"]].append(r["as_of_date"] + timedelta(days=1))
+            nightly[r["campaign_id"]][r["as_of_date"]] += 1
+
+    # The borrowers this night can touch: tonight's audiences and every open enrollment.
+    borrower_ids = sorted({r["borrower_id"] for a in audiences.values() for r in a}
+                          | {e.borrower_id for e in enrollments})
+    con.execute("create or replace temp table night_borrowers (borrower_id varchar)")
+    if borrower_ids:
+        con.executemany("insert into night_borrowers values (?)", [[b] for b in borrower_ids])
+    in_night = "borrower_id in (select borrower_id from night_borrowers)"
+    loans = {r["loan_id"]: r for r in rows(
+        con, f"select * from staging.stg_raw__loans where {in_night}")}
+    features = {r["loan_id"]: r for r in rows(
+        con, f"select * from marts.loan_features where as_of_date = ? and {in_night}", [as_of])}
+    borrowers = {r["borrower_id"]: r for r in rows(
+        con, f"select * from staging.stg_raw__borrowers where {in_night}")}
+    officers = {r["loan_officer_id"]: r for r in rows(
+        con, "select * from staging.stg_raw__loan_officers")}
+    conversions: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    for r in rows(con, f"select borrower_id, product, converted_at from "
+                       f"staging.stg_raw__conversions where converted_at <= ? and {in_night}",
+                  [as_of]):
+        conversions[r["borrower_id"]].append((r["product"], r["converted_at"]))
+    # template approvals known by the end of the night; for a template and hash the latest
+    # review wins
+    approved = {(r["template_id"], r["template_sha256"]) for r in rows(con, """
+        select template_id, template_sha256, status from (
+            select *, row_number() over (partition by template_id, template_sha256
+                                         order by reviewed_at desc, status) as latest
+            from staging.stg_raw__template_approvals where reviewed_at < ?)
+        where latest = 1 and status = 'approved'""", [end_of(as_of).replace(tzinfo=None)])}
+    last_alert = {r["borrower_id"]: r["send_day"] for r in rows(con, """
+        select borrower_id, max(send_day) as send_day from outreach.lo_alerts
+        where decision = 'send' and as_of_date < ? group by borrower_id""", [as_of])}
+    phones = {b["phone"] for b in borrowers.values() if b.get("phone")}
+    # `xsell approve` releases a held batch for the night after the one it was held on
+    holds = {(r["campaign_id"], r["guard"]) for r in rows(
+        con, "select campaign_id, guard from outreach.approvals where as_of_date between ? "
+             "and ?", [as_of - timedelta(days=1), as_of])}
+    return NightState(
+        as_of=as_of, audiences=audiences, enrollments=enrollments, rule_values=rule_values,
+        records=records, features=features, loans=loans, borrowers=borrowers,
+        officers=officers, conversions=conversions, sends_by_borrower=sends,
+        approved_templates=approved, last_lo_alert=last_alert,
+        preferences=rows(con, f"select * from staging.stg_raw__contact_preferences "
+                              f"where {in_night}"),
+        consent_events=rows(con, f"""
+            select * from staging.stg_raw__engagement_events
+            where event_type in ('sms_reply', 'email_bounce', 'unsubscribe') and {in_night}"""),
+        dnc_numbers=[r for r in rows(con, "select * from staging.stg_raw__dnc_numbers")
+                     if r["phone"] in phones],
+        approved_holds=holds,
+        nightly_sends={k: dict(v) for k, v in nightly.items()},
+        nights_run=[n for n in outreach_nights(con) if n < as_of],
+    )
+
+
+def json_values(row: dict[str, Any], names: list[str]) -> str:
+    def plain(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return str(v)
+        if isinstance(v, (date, datetime)):
+            return v.isoformat()
+        return v
+    return json.dumps({n: plain(row.get(n)) for n in names}, sort_keys=True)

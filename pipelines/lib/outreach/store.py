@@ -1,0 +1,77 @@
+"""Write a night's outreach to the warehouse: enrollments, the chained audit log, LO alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from pipelines.lib.audit_chain import GENESIS_HASH, VerifyResult, chain, verify
+from pipelines.lib.outreach.plan import NightPlan, audit_record
+from pipelines.lib.outreach.state import NightState, ensure_schema, rows
+
+AUDIT_COLUMNS = (
+    "seq", "message_id", "as_of_date", "run_id", "code_version", "enrollment_id",
+    "campaign_id", "step", "channel", "borrower_id", "loan_id", "template_id",
+    "template_sha256", "template_files", "config_sha256", "content_sha256", "disclosures",
+    "scheduled_for", "decision", "reason", "rules_evaluated", "rule_values", "consent_rows",
+    "timezone", "timezone_method", "prev_hash", "record_hash",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as the JSON the record was hashed from."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def chain_head(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
+    last = con.execute(
+        "select record_hash, seq from outreach.messages order by seq desc limit 1").fetchall()
+    return (last[0][0], last[0][1] + 1) if last else (GENESIS_HASH, 0)
+
+
+def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightState,
+               run_id: str, code_version: str) -> int:
+    """Append tonight's rows; returns the number of audit records written."""
+    ensure_schema(con)
+    con.executemany(
+        "insert into outreach.enrollments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id, e.enrolled_on,
+          e.control, e.rate_spread_bps, e.config_sha256, plan.rule_values[e.enrollment_id]]
+         for e in plan.new_enrollments]) if plan.new_enrollments else None
+    records = sorted((audit_record(c, state, run_id, code_version) for c in plan.considered),
+                     key=lambda r: (r["campaign_id"], r["step"], r["message_id"]))
+    head, first_seq = chain_head(con)
+    linked = chain(records, head, first_seq)
+    if linked:
+        con.executemany(
+            f"insert into outreach.messages ({', '.join(AUDIT_COLUMNS)}) "
+            f"values ({', '.join('?' for _ in AUDIT_COLUMNS)})",
+            [[r[c] for c in AUDIT_COLUMNS] for r in linked])
+    send_day = plan.as_of.toordinal() + 1
+    con.executemany(
+        "insert into outreach.lo_alerts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id, a.loan_id,
+          a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
+         for a in plan.lo_alerts]) if plan.lo_alerts else None
+    con.execute("insert into outreach.nights values (?, ?, ?, ?, ?)",
+                [plan.as_of, run_id, len(plan.considered), len(plan.sent),
+                 json.dumps(plan.holds, sort_keys=True)])
+    return len(linked)
+
+
+def audit_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in r.items()} for r in rows(
+        con, f"select {', '.join(AUDIT_COLUMNS)} from outreach.messages order by seq")]
+
+
+def verify_audit_log(con: duckdb.DuckDBPyConnection) -> VerifyResult:
+    """Check every record's hash and link, in the order of its sequence number."""
+    return verify(audit_rows(con))
