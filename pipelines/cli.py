@@ -74,6 +74,35 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.lib.outreach.store import verify_audit_log
+
+    with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        result = verify_audit_log(con)
+    if result.ok:
+        print(f"audit log intact: {result.checked} record(s) verified")
+        return 0
+    print(f"audit log BROKEN at record {result.first_bad_id} (position {result.first_bad_index}):"
+          f" {result.reason}", file=sys.stderr)
+    return 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from pipelines.lib.audience_diff import audience_diff
+
+    print(audience_diff(args.warehouse, args.as_of))
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from pipelines.lib.approvals import approve
+
+    print(approve(args.warehouse, args.campaign, args.as_of, args.by, args.guard))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xsell", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -111,6 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--campaign", default=None)
     _common(explain)
     explain.set_defaults(handler=cmd_explain)
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the audit log's hash chain")
+    _common(verify)
+    verify.set_defaults(handler=cmd_audit_verify)
+
+    diff = commands.add_parser("diff", help="who entered and left each audience, and why")
+    diff.add_argument("--as-of", type=_date, default=None)
+    _common(diff)
+    diff.set_defaults(handler=cmd_diff)
+
+    approve = commands.add_parser("approve", help="release a batch held by a guard")
+    approve.add_argument("campaign")
+    approve.add_argument("--as-of", type=_date, required=True, help="the night it was held")
+    approve.add_argument("--by", default=None, help="who approves (default: $USER)")
+    approve.add_argument("--guard", default="volume.guard",
+                         choices=("volume.guard", "fair_lending.reach"))
+    _common(approve)
+    approve.set_defaults(handler=cmd_approve)
     return parser
 
 

@@ -231,7 +231,7 @@ class NightPlanner:
         rendered, blocked_by = (None, None)
         if gated.decision != "suppress":
             rendered, blocked_by = self._render(state, d, campaign, mid)
-        outcomes = [(gated.decision, gated.rule_id)]
+        outcomes = [(gated.decision, gated.rule_id or "all_rules_passed")]
         if campaign.id in holds:
             outcomes.append(("hold", holds[campaign.id]))
         if rendered and not all(
