@@ -38,6 +38,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.night import run_night
 
     as_of = resolve_as_of(args.as_of, args.input)
+    today = datetime.now(timezone.utc).date()
+    if as_of > today or (args.from_date and args.from_date > as_of):
+        print(f"xsell run: as_of {as_of} is after today ({today}) or before --from; a night "
+              "runs once it has ended", file=sys.stderr)
+        return 2
     try:
         outcome = run_night(as_of, args.input, args.warehouse, args.out,
                             first_night=args.from_date, dry_run=args.dry_run)

@@ -72,6 +72,9 @@ def run_night(
     if not landing.is_dir():
         raise FileNotFoundError(f"landing zone {landing} is not a folder")
     warehouse.acquire(warehouse_path)  # refuse at once, before the slow imports
+    # dbt's profile reads the working copy's path; set before the dbt project is parsed so
+    # that each night's `dbt build` reuses the parse.
+    os.environ["XSELL_WAREHOUSE"] = str(warehouse.working_path(warehouse_path.resolve()))
     try:
         from pipelines.defs.resources import NightSettings
 

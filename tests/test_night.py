@@ -143,7 +143,7 @@ def test_dbt_unit_tests_pass_with_the_campaign_files(two_nights, tmp_path):
     _, warehouse = two_nights
     scratch = tmp_path / "unit.duckdb"
     shutil.copyfile(warehouse, scratch)
-    variables = json.dumps(dbt_vars(NIGHT_2, NIGHT_2, load_campaigns()))
+    variables = json.dumps(dbt_vars(load_campaigns()))
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit",
          "--vars", variables, "--project-dir", str(DBT_PROJECT_DIR),

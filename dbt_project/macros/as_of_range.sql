@@ -1,13 +1,10 @@
-{# The as_of dates this invocation builds: [min_date, max_date], defaulting to the one as_of. #}
+{# The nights this invocation builds come from ops.build_nights, written by the ingest step
+   (one row for a night, several for a backfill). Reading them from a table rather than a var
+   keeps the dbt vars the same night after night, so dbt's partial parsing holds. #}
 {% macro min_as_of() -%}
-    cast('{{ var("min_date") or var("as_of") }}' as date)
+    (select min(as_of_date) from {{ source('ops', 'build_nights') }})
 {%- endmacro %}
 
 {% macro max_as_of() -%}
-    cast('{{ var("max_date") or var("as_of") }}' as date)
-{%- endmacro %}
-
-{# Incremental marts replace exactly the nights being built; older nights are never touched. #}
-{% macro replace_nights_filter() -%}
-    as_of_date between {{ min_as_of() }} and {{ max_as_of() }}
+    (select max(as_of_date) from {{ source('ops', 'build_nights') }})
 {%- endmacro %}

@@ -1,8 +1,14 @@
-"""Keep dbt's manifest current, so the asset graph can be built on a fresh checkout."""
+"""Keep dbt's manifest current, so the asset graph builds on a fresh checkout and each night's
+`dbt build` reuses the parse (dbt re-parses everything when the vars differ from the parse's)."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+
+from pipelines.lib.campaigns import load_campaigns
+from pipelines.lib.dbt_args import dbt_vars
 
 
 def _newest_source(project_dir: Path) -> float:
@@ -14,13 +20,22 @@ def _newest_source(project_dir: Path) -> float:
 
 
 def ensure_manifest(project_dir: Path, manifest_path: Path) -> None:
-    """Run `dbt parse` in-process when the manifest is missing or older than the project."""
-    if manifest_path.exists() and manifest_path.stat().st_mtime >= _newest_source(project_dir):
+    """Run `dbt parse` in-process, with the nightly vars, when the manifest is missing, older
+    than the project, or was parsed with other campaign settings."""
+    variables = json.dumps(dbt_vars(load_campaigns()), sort_keys=True)
+    # dbt also re-parses when the rendered profile changes, and the profile holds the path.
+    parse_key = json.dumps({"vars": variables, "warehouse": os.getenv("XSELL_WAREHOUSE")})
+    parsed_with = manifest_path.with_name("xsell_parse_key.json")
+    if (manifest_path.exists() and parsed_with.exists()
+            and parsed_with.read_text() == parse_key
+            and manifest_path.stat().st_mtime >= _newest_source(project_dir)):
         return
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+        ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
+         str(project_dir), "--vars", variables]
     )
     if not result.success:
         raise RuntimeError(f"dbt parse failed for {project_dir}: {result.exception}")
+    parsed_with.write_text(parse_key)

@@ -19,6 +19,14 @@ def record_night_start(
                 [as_of, run_id, code_version])
 
 
+def record_build_nights(con: duckdb.DuckDBPyConnection, first: date, last: date) -> None:
+    """The nights dbt builds in this run: `ops.build_nights`, one row per as_of."""
+    con.execute("create schema if not exists ops")
+    con.execute("create or replace table ops.build_nights as select cast(range as date) "
+                "as as_of_date from range(cast(? as date), cast(? as date) + interval 1 day, "
+                "interval 1 day)", [first, last])
+
+
 def current_night(con: duckdb.DuckDBPyConnection) -> tuple[date, str]:
     as_of, run_id = con.execute(
         "select as_of_date, run_id from ops.nights where status = 'running'").fetchone()

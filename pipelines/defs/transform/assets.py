@@ -32,7 +32,7 @@ def xsell_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     os.environ["XSELL_WAREHOUSE"] = str(night.working_path)
     try:
         yield from dbt.cli(
-            dbt_build_args(first, last, load_campaigns()), context=context
+            dbt_build_args(load_campaigns()), context=context
         ).stream()
     finally:
         if previous is None:
