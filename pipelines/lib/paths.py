@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -9,6 +10,13 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+
+
+
+def templates_dir() -> Path:
+    """The message templates: the project's own, or XSELL_TEMPLATES (a lender's checkout)."""
+    return Path(os.getenv("XSELL_TEMPLATES", str(TEMPLATES_DIR)))
+
 
 DEFAULT_INPUT = Path("data/sample")
 DEFAULT_WAREHOUSE = Path("warehouse.duckdb")

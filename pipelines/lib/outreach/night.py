@@ -17,7 +17,7 @@ from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
 from pipelines.lib.outreach.state import load_night_state, outreach_nights
 from pipelines.lib.outreach.store import store_plan
-from pipelines.lib.paths import ASSETS_DIR, TEMPLATES_DIR
+from pipelines.lib.paths import ASSETS_DIR, templates_dir
 from pipelines.lib.register import load_register
 from pipelines.lib.rendering import Renderer
 from pipelines.lib.send_files import staging_dir, write_send_files
@@ -40,7 +40,7 @@ def build_planner() -> NightPlanner:
     settings = _yaml("outreach.yaml")["lo_alert"]
     return NightPlanner(
         campaigns=load_campaigns(), register=load_register(),
-        renderer=Renderer(TEMPLATES_DIR, company, partners),
+        renderer=Renderer(templates_dir(), company, partners),
         content_rules=ContentRules.load(), company=company,
         lo_alert_min_score=Decimal(str(settings["min_engagement_score"])),
         lo_alert_every_days=int(settings["every_days"]),

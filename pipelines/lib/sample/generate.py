@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.lib.paths import TEMPLATES_DIR
+
 from .approvals import template_approvals
 from .cases import plant
 from .consent import random_dnc, random_preferences
@@ -26,7 +28,7 @@ from .writer import FORMATS, write_as_of, write_source
 # The 12 sources of INPUTS.md, in its order.
 SOURCE_NAMES = tuple(SOURCES)
 # pipelines/lib/sample/generate.py -> the repository's templates/ folder.
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 LOANS_PER_OFFICER = 150
 MIN_OFFICERS = 5
 
