@@ -171,10 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Our progress lines only; Dagster, dbt and GX keep their own logs.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("xsell %(message)s"))
     xsell_log = logging.getLogger("xsell")
-    xsell_log.addHandler(handler)
+    if not xsell_log.handlers:  # main() may run many times in one process (tests, loops)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("xsell %(message)s"))
+        xsell_log.addHandler(handler)
     xsell_log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     xsell_log.propagate = False
     return args.handler(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from functools import cache
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,12 +22,18 @@ class NightOutcome:
     errors: list[str]
 
 
+@cache
+def _definitions():
+    """Loaded once per process: a simulation or a backfill loop pays for it once."""
+    from pipelines.definitions import defs
+
+    return defs()
+
+
 def _materialize(as_of: date, first_night: date | None, night):
     import dagster as dg
 
-    from pipelines.definitions import defs
-
-    definitions = defs()
+    definitions = _definitions()
     range_tags = {} if first_night is None else {
         "dagster/asset_partition_range_start": first_night.isoformat(),
         "dagster/asset_partition_range_end": as_of.isoformat(),
