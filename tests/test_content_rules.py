@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -447,3 +448,42 @@ def test_rules_load_from_the_shipped_files() -> None:
     rules = ContentRules.load()
     assert len(rules.banned.phrases) == len(content["banned_phrases"])
     assert rules.partners["insurance"]["ownership_share_pct"] == 49
+
+
+# --- the memos behind the speed never change a result
+
+
+def test_a_repeated_bad_message_is_blocked_every_time(tmp_path: Path) -> None:
+    rules = ContentRules.load()
+    ctx = context("investment_property", 1)
+    body = "Hi {{ borrower.first_name }}.\n\nBecome debt free."
+    root = copy_templates(tmp_path)
+    write(
+        root,
+        "investment_property/investment_education_2.email.j2",
+        EMAIL.format(subject="News", body=body),
+    )
+    message = Renderer(root, COMPANY, PARTNERS).render(ctx)
+    for _ in range(3):
+        assert ids(check_content(message, ctx, COMPANY, rules)) == ["banned_phrases"]
+    # Its clean paragraphs were not remembered as clean either way; a clean message passes.
+    clean = Renderer(TEMPLATES_DIR, COMPANY, PARTNERS).render(ctx)
+    assert check_content(clean, ctx, COMPANY, rules) == []
+
+
+def test_reg_z_facts_do_not_depend_on_the_digits_but_quotes_do(
+    tmp_path: Path, rules: ContentRules
+) -> None:
+    ctx = context("refinance", 0)
+    body = "Rates as low as {{ loan.market_rate|rate }} today."
+    root = copy_templates(tmp_path)
+    write(root, "refinance/refi_rate_alert.email.j2", EMAIL.format(subject="Rates", body=body))
+    renderer = Renderer(root, COMPANY, PARTNERS)
+    details = []
+    for rate in ("6.125", "5.875"):
+        c = ctx._replace(loan={**ctx.loan, "market_rate": Decimal(rate)})
+        details += [v.detail for v in check_content(renderer.render(c), c, COMPANY, rules)]
+    assert details == [
+        "rate stated without an APR in the same sentence: 'Rates as low as 6.125% today.'",
+        "rate stated without an APR in the same sentence: 'Rates as low as 5.875% today.'",
+    ]

@@ -303,7 +303,7 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9]){body}(?:e?s)?(?![a-z0-9])")
 
 
-_CLEAN_LIMIT = 200_000  # clean paragraphs remembered; one-off ones (names, amounts) fill it
+_CLEAN_LIMIT = 50_000  # clean paragraphs remembered; one-off ones (links, amounts) fill it
 
 
 class _PhraseList:

@@ -558,10 +558,12 @@ def _html(subject: str, body_text: str) -> str:
     done = 0
     i = text.find("https://")
     while i >= 0:
-        url = _URL.match(text, i).group()
-        parts += [text[done:i], f'<a href="{url}">{url}</a>']
-        done = i + len(url)
-        i = text.find("https://", done)
+        link = _URL.match(text, i)
+        if link:
+            url = link.group()
+            parts += [text[done:i], f'<a href="{url}">{url}</a>']
+            done = link.end()
+        i = text.find("https://", i + 8)
     parts.append(text[done:])
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
