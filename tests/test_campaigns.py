@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from pipelines.lib.campaigns import (
-    AnyOf, CampaignConfigError, Condition, load_campaign, load_campaigns,
+    AnyOf,
+    CampaignConfigError, Condition, load_campaign, load_campaigns,
 )
 from pipelines.lib.paths import ASSETS_DIR
 
@@ -21,7 +22,7 @@ def write(tmp_path: Path, body: dict, name: str = "heloc") -> Path:
 
 
 def test_the_default_pack_loads_with_rules_from_rules_md():
-    campaigns = load_campaigns()
+    campaigns = {cid: c for cid, c in load_campaigns().items() if c.enabled}
     assert sorted(campaigns) == ["financial_planning", "heloc", "insurance",
                                  "investment_property", "post_close_welcome", "refinance"]
     assert {c.id: c.priority for c in campaigns.values()} == {
@@ -92,3 +93,10 @@ def test_conditions_evaluate_like_sql_three_valued_logic():
     either = AnyOf(any_of=[spread, Condition(feature="is_investor", op="=", value=True)])
     assert either.evaluate({"rate_spread_bps": None, "is_investor": True}) is True
     assert either.evaluate({"rate_spread_bps": None, "is_investor": False}) is None
+
+
+def test_peer_campaigns_ship_switched_off():
+    campaigns = load_campaigns()
+    assert not campaigns["pmi_removal"].enabled and not campaigns["arm_reset"].enabled
+    pmi = campaigns["pmi_removal"]
+    assert Condition(feature="upb_to_original_value", op="<=", value=0.8) in pmi.trigger

@@ -150,7 +150,7 @@ def test_dbt_unit_tests_pass_with_the_campaign_files(two_nights, tmp_path):
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
         env=os.environ | {"XSELL_WAREHOUSE": str(scratch)}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "PASS=9" in done.stdout
+    assert "PASS=11" in done.stdout
 
 
 def test_every_allow_listed_feature_is_a_candidate_column(two_nights):
