@@ -44,3 +44,21 @@ def volume_holds(state: NightState, campaigns: dict[str, Campaign],
                 and sends > campaign.volume_multiple * median(known) and not approved):
             holds[cid] = "volume.guard"
     return holds
+
+
+def reach_holds(con, state: NightState, campaigns: dict[str, Campaign], sends: dict[str, list[str]],
+                register: Register) -> dict[str, str]:
+    """fair_lending.reach: a campaign that reaches borrowers in majority-minority tracts less
+    than the rest is held until a reviewer's justification is in its configuration (or the
+    held night is approved with `xsell approve --guard fair_lending.reach`)."""
+    from pipelines.lib.metrics_reach import fair_lending_reach, reach_params
+
+    params = reach_params(register)
+    holds = {}
+    for cid, borrowers in sorted(sends.items()):
+        campaign = campaigns[cid]
+        if campaign.fair_lending_review or (cid, "fair_lending.reach") in state.approved_holds:
+            continue
+        if fair_lending_reach(con, state.as_of, cid, tonight_sent=borrowers, **params).held:
+            holds[cid] = "fair_lending.reach"
+    return holds

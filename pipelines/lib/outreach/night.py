@@ -12,6 +12,7 @@ import yaml
 
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.content_rules import ContentRules
+from pipelines.lib.metrics import build_campaign_metrics
 from pipelines.lib.outreach.exports import send_file_rows, template_hashes
 from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
@@ -62,12 +63,14 @@ def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_
         planner = build_planner()
         state = load_night_state(con, as_of, planner.campaigns)
         plan = planner.plan(state)
+        planner.hold_under_reach(con, state, plan)
         if dry_run:
             preview = exports / "preview" / as_of.isoformat()
             preview.mkdir(parents=True, exist_ok=True)
             write_report(preview / "report.html", plan, con)
             return OutreachResult("done", f"dry run: preview at {preview}", None, plan)
         store_plan(con, plan, state, run_id, code_version)
+        build_campaign_metrics(con, as_of, planner.campaigns)
         staged = staging_dir(exports, as_of)
         write_report(staged / "report.html", plan, con)
         write_send_files(staged, send_file_rows(plan, state), run_id=run_id,

@@ -22,7 +22,7 @@ from pipelines.lib.enrollment import (
 from pipelines.lib.gate import (
     LO_CALL, NO_FACTS, Candidate, Decision, Gate, apply_frequency_cap, facts_by_borrower,
 )
-from pipelines.lib.outreach.guards import campaign_holds, volume_holds
+from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_holds
 from pipelines.lib.outreach.state import NightState, json_values
 from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
@@ -172,10 +172,17 @@ class NightPlanner:
             if c.decision == "send":
                 batch[c.campaign.id] = batch.get(c.campaign.id, 0) + 1
         holds = volume_holds(state, self.campaigns, batch, self.register)
-        for c in considered:
-            if c.campaign.id in holds:
-                c.decision, c.reason = "hold", holds[c.campaign.id]
+        hold_campaigns(considered, holds)
         return holds
+
+    def hold_under_reach(self, con, state: NightState, plan: NightPlan) -> None:
+        """The fair-lending reach guard over tonight's would-be sends (it reads history)."""
+        sends: dict[str, list[str]] = {}
+        for c in plan.sent:
+            sends.setdefault(c.campaign.id, []).append(c.due.enrollment.borrower_id)
+        holds = reach_holds(con, state, self.campaigns, sends, self.register)
+        hold_campaigns(plan.considered, holds)
+        plan.holds |= holds
 
     # --- one message
 
@@ -290,6 +297,13 @@ class NightPlanner:
                                   sorted({c for c, _ in memberships}), decided.decision,
                                   decided.rule_id))
         return alerts
+
+
+def hold_campaigns(considered: list[Considered], holds: dict[str, str]) -> None:
+    """A campaign guard holds every message of the campaign tonight: hold outranks all."""
+    for c in considered:
+        if c.campaign.id in holds:
+            c.decision, c.reason = "hold", holds[c.campaign.id]
 
 
 def audit_record(c: Considered, state: NightState, run_id: str, code_version: str
