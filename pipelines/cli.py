@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipelines.lib.paths import DEFAULT_INPUT, DEFAULT_OUT, DEFAULT_WAREHOUSE
@@ -25,7 +25,7 @@ def resolve_as_of(given: date | None, landing: Path) -> date:
     declared = landing / "_as_of"
     if declared.is_file():
         return date.fromisoformat(declared.read_text().strip())
-    return datetime.now(timezone.utc).date() - timedelta(days=1)
+    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.night import run_night
 
     as_of = resolve_as_of(args.as_of, args.input)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     if as_of > today or (args.from_date and args.from_date > as_of):
         print(f"xsell run: as_of {as_of} is after today ({today}) or before --from; a night "
               "runs once it has ended", file=sys.stderr)

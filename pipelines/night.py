@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from functools import cache
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 from pipelines.lib import warehouse

@@ -4,9 +4,9 @@
 import dagster as dg
 import duckdb
 
+from pipelines.defs.outreach.assets import send_files
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
-from pipelines.defs.outreach.assets import send_files
 from pipelines.defs.transform.assets import xsell_dbt_models
 from pipelines.lib import warehouse
 from pipelines.lib.night_log import finish_night

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,7 @@ def approve(warehouse: Path, campaign_id: str, held_on: date, by: str | None,
     if campaign_id not in load_campaigns():
         raise SystemExit(f"xsell approve: no campaign {campaign_id!r}")
     who = by or getpass.getuser()
-    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    when = datetime.now(UTC).isoformat(timespec="seconds")
     # The same publish protocol as a night: readers never see a half-written file.
     with warehouse_file.writer_lock(warehouse, "xsell approve"):
         work = warehouse_file.start_night(warehouse)

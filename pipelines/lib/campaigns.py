@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -145,7 +145,7 @@ class AllOf(BaseModel):
         return False if False in results else (None if None in results else True)
 
 
-ConditionNode = Annotated[Union[Condition, AnyOf, AllOf], Field(union_mode="left_to_right")]
+ConditionNode = Annotated[Condition | AnyOf | AllOf, Field(union_mode="left_to_right")]
 AnyOf.model_rebuild()
 AllOf.model_rebuild()
 

@@ -1,4 +1,4 @@
-"""The compliance register as typed data: each rule's id, the decision it makes and its parameters."""
+"""The compliance register as typed data: each rule's id, its decision and its parameters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A borrower's time zone: their own field, else the mailing ZIP's, else the mailing or property state's."""
+"""A borrower's time zone: their own field, else the mailing ZIP's, else a state's."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Ingest: each night starts a working copy of the warehouse and loads the landing zone."""
 
 
-import duckdb
 import dagster as dg
+import duckdb
 
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings

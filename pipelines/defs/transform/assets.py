@@ -1,4 +1,4 @@
-"""Transform: the dbt project builds features and audiences for the nights in the partition range."""
+"""Transform: dbt builds features and audiences for the nights in the partition range."""
 
 
 import os

@@ -17,10 +17,22 @@ from typing import Any
 from pipelines.lib.campaigns import Campaign
 from pipelines.lib.content_rules import ContentBlocked, ContentRules, check_content
 from pipelines.lib.enrollment import (
-    DueStep, Enrollment, enroll, is_finished, may_enroll, message_id, next_due,
+    DueStep,
+    Enrollment,
+    enroll,
+    is_finished,
+    may_enroll,
+    message_id,
+    next_due,
 )
 from pipelines.lib.gate import (
-    LO_CALL, NO_FACTS, Candidate, Decision, Gate, apply_frequency_cap, facts_by_borrower,
+    LO_CALL,
+    NO_FACTS,
+    Candidate,
+    Decision,
+    Gate,
+    apply_frequency_cap,
+    facts_by_borrower,
 )
 from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_holds
 from pipelines.lib.outreach.state import NightState, json_values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +51,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
 
 
 def end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
 
 
 @dataclass
