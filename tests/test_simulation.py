@@ -224,7 +224,8 @@ def test_a_conversion_ends_the_drip(sim):
                      [bid, sim.day(5)])
     assert after == []
     before = messages(sim, "borrower_id = ? and campaign_id = 'heloc'", [bid])
-    assert [r["step"] for r in before] == [0]
+    # only the first step was ever considered (perhaps on several nights, if deferred)
+    assert before and {r["step"] for r in before} == {0}
 
 
 def test_an_opt_out_stops_every_later_email(sim):
@@ -251,7 +252,8 @@ def test_an_unapproved_template_edit_is_held_then_sent_once_approved(sim):
         sim, "decision = 'send' and as_of_date >= ? and template_id = ?",
         [sim.day(30), "heloc/heloc_education_2.email.j2"])}
     assert {r["message_id"] for r in held} <= released
-    report = (sim.exports / sim.day(25).isoformat() / "report.html").read_text()
+    first_held = min(r["as_of_date"] for r in held)
+    report = (sim.exports / first_held.isoformat() / "report.html").read_text()
     assert "content.approved" in report
 
 

@@ -334,7 +334,8 @@ def audit_record(c: Considered, state: NightState, run_id: str, code_version: st
         "channel": c.campaign.steps[c.due.step].channel,
         "borrower_id": c.due.enrollment.borrower_id,
         "loan_id": c.loan_id,
-        "template_id": r.template_id if r else c.campaign.steps[c.due.step].template,
+        "template_id": (c.rendered.template_id if c.rendered
+                        else c.campaign.steps[c.due.step].template),
         "template_sha256": r.template_sha256 if r else None,
         "template_files": json.dumps(dict(r.template_files), sort_keys=True) if r else None,
         "config_sha256": c.campaign.config_sha256,
