@@ -130,11 +130,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -219,7 +220,7 @@ def publish_dir(tmp_dir: Path, final_dir: Path) -> None:
         shutil.rmtree(tmp_dir)  # now the old folder
     else:
         os.rename(tmp_dir, final_dir)
-    _fsync_dir(final_dir.parent)
+    fsync_path(final_dir.parent)
 
 
 def _same_files(a: Path, b: Path) -> bool:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.send_files import fsync_path
+
 _held: dict[str, int] = {}  # lock path -> file descriptor, for this process
 
 
@@ -81,14 +83,6 @@ def writer_lock(warehouse: Path, purpose: str = "xsell run"):
             release(warehouse)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def start_night(warehouse: Path) -> Path:
     """A fresh working copy of the live warehouse (or an empty one on the first night)."""
     work = working_path(warehouse)
@@ -105,13 +99,9 @@ def publish_night(warehouse: Path) -> None:
     with duckdb.connect(str(work)) as con:
         con.execute("checkpoint")
     os.chmod(work, 0o644)
-    _fsync(work)
+    fsync_path(work)
     os.replace(work, warehouse)
-    dir_fd = os.open(warehouse.parent.resolve(), os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(warehouse.parent.resolve())
 
 
 def abandon_night(warehouse: Path) -> None:
