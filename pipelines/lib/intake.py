@@ -7,9 +7,12 @@ from datetime import date
 
 import duckdb
 
+from pipelines.lib.bulk import insert_rows
 from pipelines.lib.problems import Problem
 from pipelines.lib.validation import validate_landing_zone
 
+RESULT_COLUMNS = ("as_of_date", "run_id", "source_name", "file", "column_name", "rule",
+                  "row_count", "outcome", "examples")
 RESULTS_DDL = """
     create table if not exists validation.results (
         as_of_date date, run_id varchar, source_name varchar, file varchar,
@@ -29,18 +32,16 @@ def record_problems(
     if fresh:
         con.execute("delete from validation.results where as_of_date = ? and run_id = ?",
                     [as_of, run_id])
-    con.executemany(
-        "insert into validation.results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[as_of, run_id, p.source, p.file, p.column, p.rule, p.count,
-          "refused" if p.fatal else "quarantined", json.dumps(list(p.examples))]
-         for p in problems],
-    ) if problems else None
+    insert_rows(con, "validation.results", RESULT_COLUMNS,
+                [[as_of, run_id, p.source, p.file, p.column, p.rule, p.count,
+                  "refused" if p.fatal else "quarantined", json.dumps(list(p.examples))]
+                 for p in problems])
     con.execute("""
         create or replace table validation.quarantine (
             source_name varchar, row_id bigint, column_name varchar, rule varchar)""")
     rows = [(p.source, i, p.column, p.rule) for p in problems if not p.fatal for i in p.row_ids]
-    if rows:
-        con.executemany("insert into validation.quarantine values (?, ?, ?, ?)", rows)
+    insert_rows(con, "validation.quarantine", ["source_name", "row_id", "column_name", "rule"],
+                rows)
 
 
 def recorded_problems(con: duckdb.DuckDBPyConnection, as_of: date, run_id: str) -> list[Problem]:

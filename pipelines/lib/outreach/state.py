@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.bulk import insert_rows
 from pipelines.lib.campaigns import Campaign
 from pipelines.lib.enrollment import Enrollment, StepRecord
 
@@ -123,8 +124,7 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
     borrower_ids = sorted({r["borrower_id"] for a in audiences.values() for r in a}
                           | {e.borrower_id for e in enrollments})
     con.execute("create or replace temp table night_borrowers (borrower_id varchar)")
-    if borrower_ids:
-        con.executemany("insert into night_borrowers values (?)", [[b] for b in borrower_ids])
+    insert_rows(con, "night_borrowers", ["borrower_id"], [[b] for b in borrower_ids])
     in_night = "borrower_id in (select borrower_id from night_borrowers)"
     loans = {r["loan_id"]: r for r in rows(
         con, f"select * from staging.stg_raw__loans where {in_night}")}

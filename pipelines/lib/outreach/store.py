@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.audit_chain import GENESIS_HASH, VerifyResult, chain, verify
+from pipelines.lib.bulk import insert_rows
 from pipelines.lib.outreach.plan import NightPlan, audit_record
 from pipelines.lib.outreach.state import NightState, ensure_schema, rows
 
@@ -19,6 +20,16 @@ AUDIT_COLUMNS = (
     "template_sha256", "template_files", "config_sha256", "content_sha256", "disclosures",
     "scheduled_for", "decision", "reason", "rules_evaluated", "rule_values", "consent_rows",
     "timezone", "timezone_method", "prev_hash", "record_hash",
+)
+
+
+ENROLLMENT_COLUMNS = (
+    "as_of_date", "enrollment_id", "campaign_id", "borrower_id", "loan_id", "enrolled_on",
+    "control_group", "rate_spread_bps", "config_sha256", "rule_values",
+)
+LO_ALERT_COLUMNS = (
+    "as_of_date", "send_day", "loan_officer_id", "borrower_id", "loan_id", "engagement_score",
+    "campaigns", "decision", "reason",
 )
 
 
@@ -41,26 +52,21 @@ def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightStat
                run_id: str, code_version: str) -> int:
     """Append tonight's rows; returns the number of audit records written."""
     ensure_schema(con)
-    con.executemany(
-        "insert into outreach.enrollments values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id, e.enrolled_on,
-          e.control, e.rate_spread_bps, e.config_sha256, plan.rule_values[e.enrollment_id]]
-         for e in plan.new_enrollments]) if plan.new_enrollments else None
+    insert_rows(con, "outreach.enrollments", ENROLLMENT_COLUMNS,
+                [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id,
+                  e.enrolled_on, e.control, e.rate_spread_bps, e.config_sha256,
+                  plan.rule_values[e.enrollment_id]] for e in plan.new_enrollments])
     records = sorted((audit_record(c, state, run_id, code_version) for c in plan.considered),
                      key=lambda r: (r["campaign_id"], r["step"], r["message_id"]))
     head, first_seq = chain_head(con)
     linked = chain(records, head, first_seq)
-    if linked:
-        con.executemany(
-            f"insert into outreach.messages ({', '.join(AUDIT_COLUMNS)}) "
-            f"values ({', '.join('?' for _ in AUDIT_COLUMNS)})",
-            [[r[c] for c in AUDIT_COLUMNS] for r in linked])
+    insert_rows(con, "outreach.messages", AUDIT_COLUMNS,
+                [[r[c] for c in AUDIT_COLUMNS] for r in linked])
     send_day = plan.as_of.toordinal() + 1
-    con.executemany(
-        "insert into outreach.lo_alerts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id, a.loan_id,
-          a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
-         for a in plan.lo_alerts]) if plan.lo_alerts else None
+    insert_rows(con, "outreach.lo_alerts", LO_ALERT_COLUMNS,
+                [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id,
+                  a.loan_id, a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
+                 for a in plan.lo_alerts])
     con.execute("insert into outreach.nights values (?, ?, ?, ?, ?)",
                 [plan.as_of, run_id, len(plan.considered), len(plan.sent),
                  json.dumps(plan.holds, sort_keys=True)])
