@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -35,3 +36,15 @@ def current_night(con: duckdb.DuckDBPyConnection) -> tuple[date, str]:
 
 def finish_night(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("update ops.nights set status = 'published' where status = 'running'")
+
+
+def record_staged_export(con: duckdb.DuckDBPyConnection, staged: Path | None) -> None:
+    """Where tonight's send files wait, private, until the export checks pass."""
+    con.execute("create or replace table ops.staged_export (path varchar)")
+    if staged is not None:
+        con.execute("insert into ops.staged_export values (?)", [str(staged)])
+
+
+def staged_export(con: duckdb.DuckDBPyConnection) -> Path | None:
+    found = con.execute("select path from ops.staged_export").fetchall()
+    return Path(found[0][0]) if found else None

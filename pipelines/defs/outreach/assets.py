@@ -6,7 +6,7 @@ import duckdb
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
 from pipelines.defs.transform.assets import xsell_dbt_models
-from pipelines.lib.night_log import current_night
+from pipelines.lib.night_log import current_night, record_staged_export, staged_export
 from pipelines.lib.outreach.checks import CHECKS
 from pipelines.lib.outreach.night import run_outreach
 from pipelines.lib.progress import Timer, stage
@@ -41,26 +41,28 @@ def outreach_decisions(context: dg.AssetExecutionContext, night: NightSettings):
                 check_name=name, passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
                 description="\n".join(problems[:10]) or "holds",
                 metadata={"problems": len(problems)})
+    with duckdb.connect(str(night.working_path)) as con:
+        record_staged_export(con, result.staged)
     yield dg.MaterializeResult(
-        value=str(result.staged) if result.staged else None,
         metadata={"status": result.status, "notice": result.notice,
                   "holds": str(result.plan.holds if result.plan else {})},
     )
 
 
 @dg.asset(
-    ins={"staged": dg.AssetIn("outreach_decisions")},
+    deps=[outreach_decisions],
     partitions_def=nightly,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="outreach",
 )
-def send_files(context: dg.AssetExecutionContext, night: NightSettings, staged):
+def send_files(context: dg.AssetExecutionContext, night: NightSettings) -> None:
     """`<out>/<as_of>/` appears whole: the staged folder is renamed into place."""
     with duckdb.connect(str(night.working_path), read_only=True) as con:
         as_of, _ = current_night(con)
-    if not staged:
+        staged = staged_export(con)
+    if staged is None:
         stage("export", "no new send files tonight")
         return
     final = night.exports_path / as_of.isoformat()
-    publish_dir(night.exports_path / staged.split("/")[-1], final)
+    publish_dir(staged, final)
     stage("export", f"send files in {final}")
