@@ -31,8 +31,11 @@
 {% macro default__utc_timestamp(text) -%}
     cast(timezone('UTC', cast({{ text }} as timestamptz)) as timestamp)
 {%- endmacro %}
+{# Spark parses the offset but needs the seconds when an offset follows HH:MM (validation
+   allows 2026-11-20T01:30+02:00), so they are added. A text without an offset is read in the
+   session time zone, which the spark target sets to UTC. #}
 {% macro spark__utc_timestamp(text) -%}
-    cast({{ text }} as timestamp)
+    cast(regexp_replace({{ text }}, '^(.{16})([^:]|$)', '$1:00$2') as timestamp)
 {%- endmacro %}
 
 {# The first day of the month a date falls in. #}

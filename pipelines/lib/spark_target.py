@@ -38,7 +38,6 @@ from pipelines.lib.paths import DBT_PROJECT_DIR
 REQUIRED = (("validation", "quarantine"), ("ops", "build_nights"))
 
 
-
 def mart_models() -> list[str]:
     """The marts the dbt project builds (models/marts/**): loan_features, every audience_*
     and audience_exclusions."""
@@ -164,14 +163,13 @@ class SparkTarget:
         self.spark.sql("refresh table ops.build_nights")
 
     # -- dbt ----------------------------------------------------------------------------------
-    def dbt(self, *args: str) -> None:
+    def _invoke(self, args: list[str]):
         """dbt in this process against the `spark` target; target/ and logs/ under scratch, so
         the DuckDB build's partial parse in dbt_project/target is left alone."""
         from dbt.cli.main import dbtRunner
 
-        started = time.perf_counter()
         with _env(XSELL_SPARK_WAREHOUSE=str(self.scratch / "spark-warehouse")):
-            result = dbtRunner().invoke([
+            return dbtRunner().invoke([
                 *args,
                 "--project-dir", str(DBT_PROJECT_DIR),
                 "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -179,6 +177,11 @@ class SparkTarget:
                 "--target-path", str(self.scratch / "dbt-target"),
                 "--log-path", str(self.scratch / "dbt-logs"),
             ])
+
+    def dbt(self, *args: str) -> None:
+        """A dbt command on Spark; raises SparkBuildFailed naming each failed node."""
+        started = time.perf_counter()
+        result = self._invoke(list(args))
         self.seconds[f"dbt {args[0]}"] = (self.seconds.get(f"dbt {args[0]}", 0.0)
                                           + time.perf_counter() - started)
         if not result.success:
@@ -202,17 +205,7 @@ class SparkTarget:
 
     def show(self, sql: str, limit: int = 100) -> list[tuple]:
         """Rows of a query that may call the project's macros (`dbt show --inline`)."""
-        from dbt.cli.main import dbtRunner
-
-        with _env(XSELL_SPARK_WAREHOUSE=str(self.scratch / "spark-warehouse")):
-            result = dbtRunner().invoke([
-                "show", "--inline", sql, "--limit", str(limit), "--quiet",
-                "--project-dir", str(DBT_PROJECT_DIR),
-                "--profiles-dir", str(DBT_PROJECT_DIR),
-                "--target", "spark",
-                "--target-path", str(self.scratch / "dbt-target"),
-                "--log-path", str(self.scratch / "dbt-logs"),
-            ])
+        result = self._invoke(["show", "--inline", sql, "--limit", str(limit)])
         if not result.success:
             raise SparkBuildFailed(f"dbt show on Spark failed: {result.exception!r}")
         return [tuple(row) for row in result.result.results[0].agate_table.rows]
