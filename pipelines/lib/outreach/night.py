@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -52,6 +53,9 @@ def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_
                  dry_run: bool = False) -> OutreachResult:
     """Decide and record tonight's messages and stage the send files in a private folder.
     Outreach only moves forward: a night already done, or an earlier one, is skipped."""
+    # A run killed after staging left private send files behind; they hold personal data.
+    for leftover in exports.glob(f".{as_of.isoformat()}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     with duckdb.connect(str(warehouse)) as con:
         done = outreach_nights(con)
         if done and as_of < done[-1]:
