@@ -13,6 +13,8 @@ from pipelines.lib.problems import Problem
 from pipelines.lib.sources import SOURCES, Source
 
 SUFFIXES = (".csv", ".parquet")
+SAFE_CSV_ERROR_LINES = ("Invalid Input Error: CSV Error on Line", "Expected Number of Columns",
+                        "Invalid unicode", "Value with unterminated quote", "Maximum line size")
 
 
 def source_files(landing: Path, source: Source) -> list[Path]:
@@ -106,16 +108,18 @@ def _load_file(
     except UnreadableFile as exc:
         return [_file_problem(path, source, exc.rule, str(exc))]
     except duckdb.Error as exc:
-        # DuckDB's message names the line and what was wrong with it in its first lines.
-        lines = [line for line in str(exc).splitlines()[:4] if line.strip()
-                 and not line.startswith("Original Line")]
+        # DuckDB's message quotes the file's rows, which hold personal data: keep only the
+        # line number and its own sentence about what was wrong.
+        lines = [line for line in str(exc).splitlines()
+                 if line.startswith(SAFE_CSV_ERROR_LINES)][:3]
         rule = "file.utf8" if "unicode" in str(exc).lower() else "file.csv_format"
         return [_file_problem(path, source, rule, " ".join(lines)[:300])]
     described = con.execute(f"describe {table}").fetchall()
     columns = [r[0] for r in described]
     lowered = [c.lower().strip() for c in columns]
+    # Column names come from the file: quoted as identifiers, never spliced as SQL.
     renames = ", ".join(
-        f'{_as_text(old, kind)} as "{new}"'
+        f'{_as_text(old, kind)} as "{new.replace(chr(34), chr(34) * 2)}"'
         for (old, kind, *_), new in zip(described, lowered, strict=True)
     )
     con.execute(f"create or replace temp table {table} as select {renames} from {table}")

@@ -52,10 +52,20 @@ def _typed(column: Column) -> str:
     return name
 
 
+SHOWN_CHARACTERS = 60  # a refusal a person can read, even when one cell is a megabyte
+
+
 def _example(row: dict, source: Source, column: Column) -> str:
-    key = ", ".join(f"{k}={row.get(k)}" for k in source.key if k in row and k != column.name)
+    key = ", ".join(f"{k}={row.get(k)}" for k in source.key
+                    if k in row and k != column.name and not source.column(k).pii)
     where = f"line {row['_line']}" if row.get("_line") is not None else "row"
-    shown = "<hidden: personal data>" if column.pii else repr(row.get(column.name))
+    value = row.get(column.name)
+    if column.pii:
+        shown = "<hidden: personal data>"
+    elif isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        shown = repr(value[:SHOWN_CHARACTERS]) + f"... ({len(value):,} characters)"
+    else:
+        shown = repr(value)
     return f"{row.get('_source_file')} {where}{' (' + key + ')' if key else ''}: {shown}"
 
 
