@@ -80,7 +80,6 @@ def machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    dirty = _run_text(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
     return {
         "nproc": int(_run_text(["nproc"]) or os.cpu_count() or 0),
         "cpu_model": cpu,
@@ -90,8 +89,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "versions": versions,
-        "git_commit": _run_text(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
-        "git_dirty_files": [line[3:] for line in dirty.splitlines()],
+        **_code_version(),
     }
 
 
@@ -138,6 +136,7 @@ class TreeWatch:
     def __init__(self, root: int, every: float = 0.2) -> None:
         self.root, self.every = root, every
         self.peak_rss = 0
+        self.window_peak_rss = 0  # since the last progress line
         self.cpu = 0.0
         self.dbt_targets: list[str] = []
         self._stop = threading.Event()
@@ -163,10 +162,18 @@ class TreeWatch:
                 self._seen.add(pid)
                 self._note_dbt(pid)
         self.peak_rss = max(self.peak_rss, rss)
+        self.window_peak_rss = max(self.window_peak_rss, rss)
         # a finished child's time moves into its parent's cutime, so the sum never drops
         # except for the instant between exit and reaping: keep the maximum
         self.cpu = max(self.cpu, cpu)
         return self.cpu
+
+    def line(self) -> tuple[float, int]:
+        """At a progress line: the CPU so far and the peak RSS since the previous line."""
+        with self._lock:
+            cpu = self._sample()
+            peak, self.window_peak_rss = self.window_peak_rss, 0
+            return cpu, peak
 
     def _note_dbt(self, pid: int) -> None:
         try:
@@ -196,6 +203,7 @@ class StageLine:
     at_s: float  # wall seconds since launch when the line arrived
     cpu_at_s: float  # tree CPU seconds since launch at that moment
     text: str
+    peak_rss_bytes: int = 0  # the process tree's peak RSS since the previous line
 
 
 @dataclass
@@ -215,6 +223,16 @@ class Night:
     load_start: list[float] = field(default_factory=list)
     load_end: list[float] = field(default_factory=list)
     profile: Path | None = None
+    code: dict = field(default_factory=dict)
+    exit_window_peak: int = 0
+
+
+def _code_version() -> dict:
+    """The commit a night ran, and what was modified: other work may change the tree between
+    two nights of one benchmark."""
+    dirty = _run_text(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return {"git_commit": _run_text(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+            "git_dirty_files": [line[3:] for line in dirty.splitlines()]}
 
 
 def _py_spy() -> str | None:
@@ -224,7 +242,7 @@ def _py_spy() -> str | None:
 
 def run_night(label: str, landing: Path, warehouse: Path, exports: Path, as_of: date,
               timeout: float | None, profile_to: Path | None) -> Night:
-    night = Night(label, as_of, load_start=load_average())
+    night = Night(label, as_of, load_start=load_average(), code=_code_version())
     cmd = [str(Path(sys.executable).parent / "xsell"), "run", "--input", str(landing),
            "--warehouse", str(warehouse), "--out", str(exports), "--as-of", as_of.isoformat()]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -247,13 +265,12 @@ def run_night(label: str, landing: Path, warehouse: Path, exports: Path, as_of: 
             text = raw.rstrip("\n")
             at = time.perf_counter() - started
             match = LINE.match(text)
-            if match and match.group(1) in STAGES:
-                night.lines.append(StageLine(match.group(1), round(at, 3),
-                                             round(watch.sample(), 3), text))
-                print(f"    {at:7.1f}s  {text[:150]}", flush=True)
-            elif match:
-                night.lines.append(StageLine(match.group(1), round(at, 3),
-                                             round(watch.sample(), 3), text))
+            if match:
+                cpu, peak = watch.line()
+                night.lines.append(StageLine(match.group(1), round(at, 3), round(cpu, 3),
+                                             text, peak))
+                if match.group(1) in STAGES:
+                    print(f"    {at:7.1f}s  {text[:150]}", flush=True)
             night.stderr_tail = (night.stderr_tail + [text])[-40:]
 
     reader = threading.Thread(target=read, daemon=True)
@@ -273,6 +290,7 @@ def run_night(label: str, landing: Path, warehouse: Path, exports: Path, as_of: 
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join(timeout=10)
     watch.stop()
+    night.exit_window_peak = watch.window_peak_rss
     if spy is not None:
         try:
             spy.wait(timeout=60)
@@ -295,8 +313,9 @@ def run_night(label: str, landing: Path, warehouse: Path, exports: Path, as_of: 
 def stage_table(night: Night) -> list[dict]:
     """Per stage: the wall and CPU between its progress line and the one before it (the first
     is process start-up to `start`: imports, lock), and the seconds the line itself reports."""
-    rows, prev_at, prev_cpu = [], 0.0, 0.0
+    rows, prev_at, prev_cpu, peak = [], 0.0, 0.0, 0
     for line in night.lines:
+        peak = max(peak, line.peak_rss_bytes)
         if line.stage not in STAGES:
             continue
         reported = REPORTED.search(line.text)
@@ -305,11 +324,13 @@ def stage_table(night: Night) -> list[dict]:
             name = "finish"  # publish line to the done line: release, Dagster's wrap-up
         rows.append({"stage": name, "wall_s": round(line.at_s - prev_at, 2),
                      "cpu_s": round(line.cpu_at_s - prev_cpu, 2),
-                     "reported_s": float(reported.group(1)) if reported else None})
-        prev_at, prev_cpu = line.at_s, line.cpu_at_s
+                     "reported_s": float(reported.group(1)) if reported else None,
+                     "peak_rss_mib": round(peak / MIB)})
+        prev_at, prev_cpu, peak = line.at_s, line.cpu_at_s, 0
     total_cpu = night.user_s + night.sys_s
     rows.append({"stage": "exit", "wall_s": round(night.wall_s - prev_at, 2),
-                 "cpu_s": round(max(0.0, total_cpu - prev_cpu), 2), "reported_s": None})
+                 "cpu_s": round(max(0.0, total_cpu - prev_cpu), 2), "reported_s": None,
+                 "peak_rss_mib": round(night.exit_window_peak / MIB)})
     return rows
 
 
@@ -448,6 +469,7 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
         "messages_per_s": round(considered / outreach_s) if considered and outreach_s else None,
         "stages": stages, "warehouse": counts, "dbt": dbt_timing(night),
         "load_avg_start": night.load_start, "load_avg_end": night.load_end,
+        "code": night.code,
         "profile": profile_summary(night.profile, night.wall_s),
         "stderr_tail": night.stderr_tail if night.exit_code else [],
     }
@@ -592,6 +614,10 @@ def print_report(results: dict, sizes: list[int]) -> None:
                   f"warehouse: {parity.get('identical')}")
         if size.get("incremental_share") is not None:
             print(f"{'':>10} second night = {size['incremental_share']:.0%} of the first")
+        codes = {json.dumps(size[k].get("code")) for k in ("night1", "night2") if size.get(k)}
+        if len(codes) > 1:
+            print(f"{'':>10} NOTE: the code changed between the two nights "
+                  "(see each night's `code` in results.json)")
         v = size.get("targets_met")
         if v:
             print(f"{'':>10} targets (issue 6, stated for 1M loans): " + ", ".join(
