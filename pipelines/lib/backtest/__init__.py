@@ -1,0 +1,1 @@
+"""Backtest campaign triggers on real loan history, point in time (`xsell backtest`)."""
