@@ -69,12 +69,17 @@ def _html_table(scores: pl.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _series(scores: pl.DataFrame, signals: list[Signal], column: str, scale: float = 1.0
-            ) -> list[tuple[str, list[tuple[date, float]]]]:
+def _legend(signal: Signal, campaign: str) -> str:
+    # The chart legend is narrow: the backtested campaign's name goes without saying.
+    return signal.name.removeprefix(f"{campaign} ")
+
+
+def _series(scores: pl.DataFrame, signals: list[Signal], column: str, campaign: str,
+            scale: float = 1.0) -> list[tuple[str, list[tuple[date, float]]]]:
     monthly = scores.drop_nulls("as_of_date")
     return [
-        (s.name, [(d, v * scale) for d, v in monthly.filter(pl.col("signal") == s.name)
-                  .select("as_of_date", column).drop_nulls().iter_rows()])
+        (_legend(s, campaign), [(d, v * scale) for d, v in monthly.filter(
+            pl.col("signal") == s.name).select("as_of_date", column).drop_nulls().iter_rows()])
         for s in signals
     ]
 
@@ -87,8 +92,9 @@ def render_html(scores: pl.DataFrame, signals: list[Signal], meta: dict[str, Any
         ("loans in book", list(first.select("as_of_date", "loans").iter_rows())),
         (f"payoffs next {HORIZON_MONTHS}m",
          list(first.select("as_of_date", "payoffs").iter_rows())),
-        *((f"flagged: {s.name}", list(monthly.filter(pl.col("signal") == s.name)
-                                      .select("as_of_date", "flagged").iter_rows()))
+        *((f"flagged: {_legend(s, meta['campaign'])}",
+           list(monthly.filter(pl.col("signal") == s.name)
+                .select("as_of_date", "flagged").iter_rows()))
           for s in signals),
     ]
     title = (f"xsell backtest: {meta['campaign']} {meta['from']} to {meta['to']}")
@@ -97,14 +103,14 @@ def render_html(scores: pl.DataFrame, signals: list[Signal], meta: dict[str, Any
     files = "".join(f"<li>{html.escape(f)}</li>" for f in meta["performance_files"])
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head>\n<body><h1>{title}</h1>\n"
+        f"<style>{STYLE}td:nth-child(2){{text-align:left}}</style></head>\n<body><h1>{title}</h1>\n"
         f"<p>Signals, with thresholds from assets/campaigns/:</p><ul>{rules}</ul>"
         f"<h2>Recall</h2>"
         + line_chart("Share of next-3-month payoffs flagged beforehand, %",
-                     _series(scores, signals, "recall", 100), start, end)
+                     _series(scores, signals, "recall", meta["campaign"], 100), start, end)
         + "<h2>Lift</h2>"
         + line_chart("Payoff rate of flagged over unflagged loans",
-                     _series(scores, signals, "lift"), start, end)
+                     _series(scores, signals, "lift", meta["campaign"]), start, end)
         + "<h2>Loans, payoffs and flags</h2>"
         + line_chart("Loans per month end", counts, start, end)
         + "<h2>By month</h2>" + _html_table(scores)
