@@ -64,6 +64,17 @@ def tiny_history(root: Path) -> Path:
         "12/28/2000,7.00,1,6.5,1,,,,", "1/25/2001,7.00,1,6.5,1,,,,",
         "2/1/2001,6.50,1,6,1,,,,", "3/29/2001,6.50,1,6,1,,,,",
     ])
+    # ZIP 770xx all lie in Harris County (Houston CBSA 26420), so the loans' 3-digit ZIP
+    # gives them a CBSA; the fixture has no Houston index, so values still move with TX.
+    write("crosswalks", "hud_zip_county_122020.csv", [
+        "ZIP,COUNTY,RES_RATIO,BUS_RATIO,OTH_RATIO,TOT_RATIO",
+        "77001,48201,1,1,1,1", "77002,48201,1,1,1,1"])
+    write("crosswalks", "cbsa2fipsxw.csv", [
+        "cbsacode,metropolitandivisioncode,csacode,cbsatitle,metropolitanmicropolitanstatis,"
+        "metropolitandivisiontitle,csatitle,countycountyequivalent,statename,fipsstatecode,"
+        "fipscountycode,centraloutlyingcounty",
+        '26420,,288,"Houston-Pasadena-The Woodlands, TX",Metropolitan Statistical Area,,'
+        '"Houston-Pasadena, TX",Harris County,Texas,48,201,Central'])
     write("fhfa_hpi", "hpi_at_state.csv",
           ["TX,2000,1,100", "TX,2000,2,100", "TX,2000,3,100", "TX,2000,4,150"])
     write("fhfa_hpi", "hpi_at_metro.csv", ['"Abilene, TX",10180,2000,1,100,( 1.00)'])

@@ -100,6 +100,24 @@ def hpi_at(series, month: date, night: date) -> float | None:
     return max(known)[1] if known else None
 
 
+def zip3_cbsa(view: Path) -> dict[str, str]:
+    """3-digit ZIP -> CBSA where every ZIP with that prefix has its main county (largest
+    residential share, then total share, then lowest code) in that one CBSA."""
+    d = view / "crosswalks"
+    county_cbsa = dict(rd.read_county_cbsa(d / "cbsa2fipsxw.csv")
+                       .select("county_fips", "cbsa_code").iter_rows())
+    best: dict[str, tuple] = {}
+    for z, county, res, tot in rd.read_zip_county(d / "hud_zip_county_122020.csv").select(
+            "zip", "county_fips", "res_ratio", "tot_ratio").iter_rows():
+        key = (-res, -tot, county)
+        if z not in best or key < best[z]:
+            best[z] = key
+    found: dict[str, set] = {}
+    for z, (_, _, county) in best.items():
+        found.setdefault(z[:3], set()).add(county_cbsa.get(county))
+    return {z3: cbsas.pop() for z3, cbsas in found.items() if len(cbsas) == 1 and None not in cbsas}
+
+
 def independent(view: Path) -> dict[tuple[str, str], list[int]]:
     """(month, signal) -> [loans, flagged, payoffs, flagged_payoffs], worked loan by loan."""
     perf = rd.read_servicing_history(sorted((view / FANNIE).glob("Performance_*.txt")))
@@ -108,6 +126,7 @@ def independent(view: Path) -> dict[tuple[str, str], list[int]]:
     rates = {p: sorted((d, r) for d, r in pmms.select("rate_date", c).iter_rows() if r is not None)
              for p, c in (("fixed_30", "pmms30"), ("fixed_15", "pmms15"))}
     hpi = hpi_series(view)
+    by_zip3 = zip3_cbsa(view)
     campaigns = load_campaigns()
     refinance, heloc = campaigns["refinance"], campaigns["heloc"]
     signals = {
@@ -148,7 +167,7 @@ def independent(view: Path) -> dict[tuple[str, str], list[int]]:
             new = payment(upb, market, 180 if product == "fixed_15" else 360)
             savings = scheduled - new
             closing = money(upb * CLOSING_COST_RATE)
-            cbsa = next((r["msa"] for r in reversed(rows) if r["msa"]), None)
+            cbsa = next((r["msa"] for r in reversed(rows) if r["msa"]), by_zip3.get(a["zip3"]))
             value = money(principal * 100 / Decimal(str(a["orig_ltv"])))
             growth = Decimal(1)
             for level, code in (("cbsa", cbsa), ("state", a["property_state"]),

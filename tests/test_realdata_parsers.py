@@ -656,6 +656,8 @@ def test_build_landing_zone_from_tiny_real_layouts(tmp_path):
     )
     write(real / "fannie_mae_sflp_2000Q1_subset", "Acquisition_2000Q1.txt", ACQ_LINES)
     write(real / "fannie_mae_sflp_2000Q1_subset", "Performance_2000Q1-P_first.txt", PERF_LINES)
+    write(real / "crosswalks", "hud_zip_county_122020.csv", HUD_LINES)
+    write(real / "crosswalks", "cbsa2fipsxw.csv", CBSA_LINES)
     out = tmp_path / "landing"
 
     counts = build_landing_zone(real, out, date(2022, 11, 29))
@@ -683,5 +685,12 @@ def test_build_landing_zone_from_tiny_real_layouts(tmp_path):
     loans = pl.read_csv(out / "loans.csv", infer_schema=False)
     assert loans["loan_id"].to_list() == ["111111111111", "222222222222", "333333333333"]
     assert loans.filter(pl.col("loan_id") == "111111111111")["status"].item() == "paid_off"
+    # Geography: Fannie's MSA where it gave one; no crosswalk ZIP starts 006, so PR stays null.
+    assert loans.select("property_zip3", "property_cbsa", "property_cbsa_source").rows() == [
+        ("770", "26420", "file"), ("945", "41860", "file"), ("006", None, None)]
+    # Only the primary-residence borrower lives at the property: every 770xx ZIP is Central.
+    people = pl.read_csv(out / "borrowers.csv", infer_schema=False)
+    assert people.select("timezone", "timezone_source").rows() == [
+        ("America/Chicago", "zip3"), (None, None), (None, None)]
     assert pl.read_parquet(out / "servicing_history.parquet").schema["reporting_month"] == pl.Date
     assert not list(out.glob("*.tmp"))

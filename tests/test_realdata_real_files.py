@@ -211,6 +211,13 @@ def test_crosswalks_zip_to_county_cbsa_and_time_zone():
     assert geo["06103"][:3] == ("09003", None, None)  # old CT county, 2023 planning regions
 
 
+def test_zipcodes_package_is_the_time_zone_source_the_export_was_made_from():
+    exported = rd.read_zip_timezones(
+        real("crosswalks", "zipcodes_pkg_zip_city_county_tz.csv")
+    ).select("zip", "timezone")
+    assert rd.package_zip_timezones().sort("zip").equals(exported.sort("zip"))
+
+
 def test_fannie_acquisition(acquisition):
     a = acquisition
     assert a.height == 5000 and a["loan_id"].n_unique() == 5000
@@ -269,7 +276,8 @@ def test_fannie_performance(performance):
 
 
 def test_build_landing_zone_from_real_files(tmp_path):
-    for folder in ("pmms_freddiemac", "ffiec_apor", "fhfa_hpi", "fannie_mae_sflp_2000Q1_subset"):
+    for folder in ("pmms_freddiemac", "ffiec_apor", "fhfa_hpi", "fannie_mae_sflp_2000Q1_subset",
+                   "crosswalks"):
         real(folder)
     out = tmp_path / "landing"
     counts = rd.build_landing_zone(REALDATA, out, date(2003, 6, 30))
@@ -295,6 +303,20 @@ def test_build_landing_zone_from_real_files(tmp_path):
     history = pl.read_parquet(out / "servicing_history.parquet")
     assert history.height == counts["servicing_history"]
     assert history["reporting_month"].max() == date(2003, 6, 1)
+    # Geography: Fannie's MSA for 123 loans (the others have no performance rows or an
+    # MSA of 0); the 3-digit ZIP where all its ZIPs lie in one CBSA (606 Chicago, 770
+    # Houston); otherwise null. Time zones only for borrowers living at the property.
+    assert dict(loans.group_by("property_cbsa_source").len().iter_rows()) == {
+        "file": 123, "zip3": 1923, None: 2954}
+    by_zip3 = loans.filter(property_cbsa_source="zip3").group_by("property_zip3").agg(
+        pl.col("property_cbsa").unique())
+    assert by_zip3.filter(property_zip3="606")["property_cbsa"].item().to_list() == ["16980"]
+    assert by_zip3.filter(property_zip3="770")["property_cbsa"].item().to_list() == ["26420"]
     borrowers = pl.read_csv(out / "borrowers.csv", infer_schema=False)
+    assert dict(borrowers.group_by("timezone_source").len().iter_rows()) == {
+        "zip3": 4476, None: 524}
+    lived = loans.join(borrowers, on="borrower_id").filter(pl.col("timezone").is_not_null())
+    assert (lived["occupancy"] == "primary").all()
+    assert set(lived.filter(property_state="AZ")["timezone"]) == {"America/Phoenix"}
     assert borrowers["email"].str.ends_with("@example.invalid").all()
     assert borrowers["phone"].str.contains(r"^\+1555\d{7}$").all()

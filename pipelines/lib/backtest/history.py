@@ -2,9 +2,10 @@
 market rates and house price indexes with the day each became known, and the payoffs.
 
 Point in time, per month end d:
-- loans: `fannie_loans(..., d)`, the same mapping the real-data landing zone uses: the
-  balance and delinquency of the latest performance row known at d (a month's row is known
-  once the month has ended), amortized while Fannie masks the balance;
+- loans: `fannie_loans(..., d)` and `enrich_loans`, the same mapping the real-data landing
+  zone uses: the balance and delinquency of the latest performance row known at d (a
+  month's row is known once the month has ended), amortized while Fannie masks the
+  balance; the CBSA from Fannie's MSA, else from the 3-digit ZIP where it is unambiguous;
 - in the book at d: closed by d, and no zero-balance row known at d (any code: a loan
   repurchased or sold leaves the data as a payoff does);
 - rates: PMMS weekly, known on its survey date (published_on = rate_date);
@@ -22,12 +23,15 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.realdata import (
+    enrich_loans,
     fannie_loans,
     pmms_market_rates,
     read_acquisition,
+    read_county_cbsa,
     read_fred_series,
     read_pmms_history,
     read_servicing_history,
+    read_zip_county,
     real_hpi,
 )
 
@@ -60,6 +64,12 @@ def _files(folder: Path, pattern: str) -> list[Path]:
     return found
 
 
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"real data file missing: {path}")
+    return path
+
+
 def load_history(realdata_dir: Path, nights: list[Date]) -> History:
     """Read the real files under realdata_dir and lay out the loans as known on each night."""
     realdata_dir = Path(realdata_dir)
@@ -73,9 +83,11 @@ def load_history(realdata_dir: Path, nights: list[Date]) -> History:
     ended = servicing.filter(pl.col("zero_balance_code").is_not_null()).select(
         "loan_id", known_ended_on=pl.col("reporting_month").dt.month_end()
     )
+    zip3 = acquisition.select("loan_id", property_zip3="zip3")
     snapshots = pl.concat(
         [
             fannie_loans(replayed, servicing, night)
+            .join(zip3, on="loan_id", how="left")
             .join(ended, on="loan_id", how="left")
             .with_columns(
                 as_of_date=pl.lit(night, pl.Date),
@@ -86,9 +98,15 @@ def load_history(realdata_dir: Path, nights: list[Date]) -> History:
             for night in nights
         ]
     )
+    crosswalks = realdata_dir / "crosswalks"
+    snapshots = enrich_loans(
+        snapshots,
+        read_zip_county(_need(crosswalks / "hud_zip_county_122020.csv")),
+        read_county_cbsa(_need(crosswalks / "cbsa2fipsxw.csv")),
+    )
     pmms = realdata_dir / PMMS_DIR
     rates = pmms_market_rates(
-        read_pmms_history(pmms / "PMMS_history.csv"),
+        read_pmms_history(_need(pmms / "PMMS_history.csv")),
         [read_fred_series(p) for p in sorted(pmms.glob("MORTGAGE*US.csv"))],
     ).select("rate_date", "product", "rate", "published_on")
     payoffs = servicing.filter(pl.col("zero_balance_code") == PAYOFF_CODE).select(

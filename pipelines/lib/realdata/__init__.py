@@ -2,6 +2,7 @@
 
 One module per publisher layout: pmms (Freddie Mac PMMS, FRED), apor (FFIEC APOR),
 fhfa_hpi (FHFA house price indexes), crosswalk (ZIP -> county -> CBSA, time zone),
+geography (fills a loan's CBSA and a borrower's time zone from ZIP or county),
 fannie_mae (loan performance data) and landing (writes the INPUTS.md files). Every
 parser refuses a malformed file with RealDataFormatError naming file, line and reason.
 """
@@ -33,6 +34,13 @@ from .fhfa_hpi import (
     read_hpi_us_and_census,
     read_hpi_zip3_quarterly,
 )
+from .geography import (
+    by_zip3,
+    enrich_borrowers,
+    enrich_loans,
+    package_zip_timezones,
+    zip_cbsa,
+)
 from .landing import build_landing_zone, real_hpi, real_market_rates
 from .pmms import pmms_market_rates, read_fred_series, read_pmms_history
 
@@ -40,10 +48,14 @@ __all__ = [
     "RealDataFormatError",
     "attach_apor_apr",
     "build_landing_zone",
+    "by_zip3",
+    "enrich_borrowers",
+    "enrich_loans",
     "fannie_loans",
     "hpi_published_on",
     "landing_hpi",
     "load_zip_geography",
+    "package_zip_timezones",
     "pmms_market_rates",
     "read_acquisition",
     "read_apor_table",
@@ -63,6 +75,7 @@ __all__ = [
     "real_market_rates",
     "servicing_known_by",
     "synthetic_borrowers",
+    "zip_cbsa",
     "zip_geography",
     "zip_main_county",
 ]

@@ -6,7 +6,9 @@ Reads shared/realdata as published and writes into out_dir:
 - hpi.csv: FHFA all-transactions NSA quarterly, geo_level cbsa (metros and metropolitan
   divisions), state, national (`US`) and zip3, published_on per fhfa_hpi.py;
 - loans.csv and borrowers.csv: Fannie Mae 2000Q1 acquisitions with synthetic test
-  borrowers (see fannie_mae.py);
+  borrowers (see fannie_mae.py), geography filled from crosswalks/ and the `zipcodes`
+  package (see geography.py): property_cbsa where Fannie gives no MSA, borrowers'
+  time zones; extra columns property_zip3, property_cbsa_source and timezone_source;
 - servicing_history.parquet: an extra source, not in INPUTS.md: the Fannie monthly
   performance rows known at as_of (loan_id, reporting_month, servicer, interest_rate,
   current_upb, loan_age, msa, delinquency_status, zero_balance_code, zero_balance_date),
@@ -23,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from .apor import attach_apor_apr, read_apor_table
+from .crosswalk import read_county_cbsa, read_zip_county
 from .fannie_mae import (
     fannie_loans,
     read_acquisition,
@@ -37,6 +40,7 @@ from .fhfa_hpi import (
     read_hpi_us_and_census,
     read_hpi_zip3_quarterly,
 )
+from .geography import enrich_borrowers, enrich_loans, package_zip_timezones
 from .pmms import pmms_market_rates, read_fred_series, read_pmms_history
 
 
@@ -92,12 +96,22 @@ def build_landing_zone(realdata_dir: Path, out_dir: Path, as_of: Date) -> dict[s
     fannie = realdata_dir / "fannie_mae_sflp_2000Q1_subset"
     acquisition = pl.concat([read_acquisition(p) for p in _files(fannie, "Acquisition_*.txt")])
     servicing = read_servicing_history(_files(fannie, "Performance_*.txt"))
-    loans = fannie_loans(acquisition, servicing, as_of)
+    crosswalks = realdata_dir / "crosswalks"
+    loans = enrich_loans(
+        fannie_loans(acquisition, servicing, as_of).join(
+            acquisition.select("loan_id", property_zip3="zip3"), on="loan_id", how="left"
+        ),
+        read_zip_county(_need(crosswalks / "hud_zip_county_122020.csv")),
+        read_county_cbsa(_need(crosswalks / "cbsa2fipsxw.csv")),
+    )
+    borrowers = enrich_borrowers(
+        synthetic_borrowers(loans, acquisition), loans, package_zip_timezones()
+    )
     sources = {
         "market_rates.csv": real_market_rates(realdata_dir).filter(pl.col("published_on") <= as_of),
         "hpi.csv": real_hpi(realdata_dir).filter(pl.col("published_on") <= as_of),
         "loans.csv": loans,
-        "borrowers.csv": synthetic_borrowers(loans, acquisition),
+        "borrowers.csv": borrowers,
         "servicing_history.parquet": servicing_known_by(servicing, as_of),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
