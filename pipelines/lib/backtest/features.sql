@@ -1,7 +1,19 @@
 -- Each replayed loan's features at each night, per RULES.md "Loan features", from the loans as
 -- known that night (table snapshots), market_rates and hpi (each row known from published_on).
 -- Money formulas and constants are the dbt project's own macros and vars.
-with funded as (
+with typed as (
+    -- the types stg_raw__loans gives these columns: rates and money compare as decimals
+    select
+        * replace (
+            cast(note_rate as decimal(18, 8)) as note_rate,
+            cast(original_amount as decimal(18, 2)) as original_amount,
+            cast(original_value as decimal(18, 2)) as original_value,
+            cast(current_upb as decimal(18, 2)) as current_upb
+        )
+    from snapshots
+),
+
+funded as (
     select
         *,
         {{ xsell.completed_months('close_date', 'as_of_date') }} as months_since_close,
@@ -15,7 +27,7 @@ with funded as (
         cast(note_rate as double) / 1200.0 as monthly_rate,
         case when term_months <= 180 and rate_type = 'fixed' then 'fixed_15' else 'fixed_30' end
             as refinance_product
-    from snapshots
+    from typed
     where in_book and status = 'funded'
 ),
 
@@ -36,7 +48,10 @@ balanced as (
 ),
 
 rates_in_force as (
-    select nights.as_of_date, rates.product, arg_max(rates.rate, rates.rate_date) as market_rate
+    select
+        nights.as_of_date,
+        rates.product,
+        cast(arg_max(rates.rate, rates.rate_date) as decimal(18, 8)) as market_rate  -- as staged
     from (select distinct as_of_date from snapshots) as nights
     inner join market_rates as rates
         on rates.rate_date <= nights.as_of_date and rates.published_on <= nights.as_of_date
