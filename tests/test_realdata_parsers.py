@@ -409,10 +409,13 @@ CBSA_HEADER = (
 NY = '"New York-Newark-Jersey City, NY-NJ",Metropolitan Statistical Area'
 CBSA_LINES = [
     CBSA_HEADER,
-    f'35620,35004,408,{NY},"Nassau County-Suffolk County, NY",,Suffolk County,New York,36,103,Central',
+    f'35620,35004,408,{NY},"Nassau County-Suffolk County, NY",,Suffolk County,New York,'
+    "36,103,Central",
     f'35620,35614,408,{NY},"New York, NY",,New York County,New York,36,061,Central',
-    '47900,47894,548,"Washington, DC-VA-MD",Metropolitan Statistical Area,"Washington, DC",,Montgomery County,Maryland,24,031,Central',
-    '10100,,,"Aberdeen, SD",Micropolitan Statistical Area,,,Brown County,South Dakota,46,013,Central',
+    '47900,47894,548,"Washington, DC-VA-MD",Metropolitan Statistical Area,"Washington, DC",,'
+    "Montgomery County,Maryland,24,031,Central",
+    '10100,,,"Aberdeen, SD",Micropolitan Statistical Area,,,Brown County,South Dakota,'
+    "46,013,Central",
 ]
 TZ_LINES = [
     "zip_code,zip_code_type,active,city,state,county,timezone,lat,long,area_codes,acceptable_cities",
@@ -469,7 +472,8 @@ def test_crosswalk_bad_zip_is_refused(tmp_path):
 # --- Fannie Mae ------------------------------------------------------------------------------
 
 ACQ_LINES = [
-    "111111111111|R|TEST BANK, NA|7.5|100000|360|12/1999|02/2000|80||1|30|700|N|P|SF|1|P|TX|770||FRM|||N|200001",
+    "111111111111|R|TEST BANK, NA|7.5|100000|360|12/1999|02/2000|80||1|30|700|N|P|SF|1|P|TX|770|"
+    "|FRM|||N|200001",
     "222222222222|B|OTHER|8.25|150000|180|01/2000|03/2000|75||2|41|650|Y|C|PU|2|I|CA|945|25|FRM|710|1|N|200001",
     "333333333333|C|OTHER|8|50000|240|02/2000|04/2000|50||1||||R|MH|1|S|PR|006||FRM|||N|200001",
 ]
