@@ -1,5 +1,5 @@
 """The `xsell` command: run a night, explain a borrower, make a sample, verify the audit log,
-backtest a campaign on real history."""
+backtest a campaign."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from pipelines.lib.backtest.cli import add_backtest_command
 from pipelines.lib.paths import DEFAULT_INPUT, DEFAULT_OUT, DEFAULT_WAREHOUSE
 
 
@@ -109,23 +110,6 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backtest(args: argparse.Namespace) -> int:
-    from pipelines.lib.backtest.command import parse_month, run_backtest
-    from pipelines.lib.backtest.report import text_table, write_outputs
-    from pipelines.lib.realdata import RealDataFormatError
-
-    try:
-        result = run_backtest(args.input, args.campaign, parse_month(args.from_month),
-                              parse_month(args.to_month))
-    except (FileNotFoundError, RealDataFormatError, ValueError) as problem:
-        print(f"xsell backtest: {problem}", file=sys.stderr)
-        return 2
-    print(text_table(result.scores))
-    for path in write_outputs(result.scores, result.signals, result.meta, args.out):
-        print(f"wrote {path}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xsell", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -184,15 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(approve)
     approve.set_defaults(handler=cmd_approve)
 
-    backtest = commands.add_parser("backtest", help="replay a campaign's triggers on real "
-                                   "loan history (shared/realdata layout)")
-    backtest.add_argument("--campaign", default="refinance")
-    backtest.add_argument("--from", dest="from_month", required=True, help="first month, YYYY-MM")
-    backtest.add_argument("--to", dest="to_month", required=True, help="last month, YYYY-MM")
-    backtest.add_argument("--input", type=Path, required=True,
-                          help="the real-data folder (FHFA, PMMS, Fannie Mae subfolders)")
-    backtest.add_argument("--out", type=Path, default=Path("exports/backtest"))
-    backtest.set_defaults(handler=cmd_backtest)
+    add_backtest_command(commands, _common)
     return parser
 
 
