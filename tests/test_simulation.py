@@ -1,4 +1,4 @@
-"""45 consecutive nights on a synthetic book, with events arriving between nights.
+"""24 consecutive nights on a synthetic book, with events arriving between nights.
 
 The whole run is real: `xsell run` each night (Dagster, GX, dbt on DuckDB, outreach, export),
 the landing zone growing as a lender's would. The assertions read the warehouse and the send
@@ -22,7 +22,10 @@ from pipelines.lib.sample import write_sample
 
 pytestmark = pytest.mark.slow
 
-NIGHTS = 45
+NIGHTS = 24
+# heloc's second email is due 14 days after enrollment: the edit lands before the first
+# enrollments reach it, and the approval comes while later ones are still waiting
+EDIT_NIGHT, APPROVAL_NIGHT = 10, 18
 FIRST = date.today() - timedelta(days=NIGHTS + 2)
 CAMPAIGNS = load_campaigns()
 
@@ -122,19 +125,19 @@ class Simulation:
             append_rows(self.zone, "conversions", [{
                 "borrower_id": self.events["converted"], "product": "heloc",
                 "converted_at": self.day(5).isoformat(), "revenue": "1200.00"}])
-        if n == 20:
+        if n == EDIT_NIGHT:
             # compliance has not reviewed this edit: messages using it must wait
             edited = self.templates / "heloc" / "heloc_education_2.email.j2"
             edited.write_text(edited.read_text() + "\n")
             self.events["edited_template"] = "heloc/heloc_education_2.email.j2"
-        if n == 30:
+        if n == APPROVAL_NIGHT:
             # ... until an approval of the new bytes arrives
             edited = self.templates / "heloc" / "heloc_education_2.email.j2"
             append_rows(self.zone, "template_approvals", [{
                 "template_id": "heloc/heloc_education_2.email.j2",
                 "template_sha256": hashlib.sha256(edited.read_bytes()).hexdigest(),
                 "status": "approved", "reviewed_by": "compliance officer",
-                "reviewed_at": self.stamp(30, 8)}])
+                "reviewed_at": self.stamp(APPROVAL_NIGHT, 8)}])
 
     def run(self) -> None:
         for n in range(NIGHTS):
@@ -246,11 +249,11 @@ def test_a_stop_reply_stops_texts(sim):
 def test_an_unapproved_template_edit_is_held_then_sent_once_approved(sim):
     held = messages(sim, "reason = 'content.approved'")
     assert held and all(r["decision"] == "hold" for r in held)
-    assert min(r["as_of_date"] for r in held) >= sim.day(20)
-    assert max(r["as_of_date"] for r in held) < sim.day(30)
+    assert min(r["as_of_date"] for r in held) >= sim.day(EDIT_NIGHT)
+    assert max(r["as_of_date"] for r in held) < sim.day(APPROVAL_NIGHT)
     released = {r["message_id"] for r in messages(
         sim, "decision = 'send' and as_of_date >= ? and template_id = ?",
-        [sim.day(30), "heloc/heloc_education_2.email.j2"])}
+        [sim.day(APPROVAL_NIGHT), "heloc/heloc_education_2.email.j2"])}
     assert {r["message_id"] for r in held} <= released
     first_held = min(r["as_of_date"] for r in held)
     report = (sim.exports / first_held.isoformat() / "report.html").read_text()
