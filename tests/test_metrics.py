@@ -414,6 +414,23 @@ def test_a_night_not_yet_stored_reads_the_same_from_the_plan():
         campaign_metrics_rows(stored, N3, CAMPAIGNS, SETTINGS)
 
 
+def test_a_disabled_campaign_gets_no_row(con):
+    # pmi_removal and arm_reset ship disabled: even with an audience and old sends on record,
+    # a disabled campaign is neither in the rows nor in the table
+    retired = CAMPAIGNS["insurance"].model_copy(update={"id": "retired", "enabled": False})
+    con.execute("create table marts.audience_retired as select * from marts.audience_insurance")
+    insert(con, "outreach.messages", [message(N3, "retired", 0, "B1", "send")])
+    with_retired = CAMPAIGNS | {"retired": retired}
+    rows = campaign_metrics_rows(con, AS_OF, with_retired, SETTINGS)
+    assert [r["campaign_id"] for r in rows] == ["insurance", "refinance", "welcome"]
+    assert build_campaign_metrics(con, AS_OF, with_retired, SETTINGS) == 3
+    assert con.execute("select count(*) from marts.campaign_metrics "
+                       "where campaign_id = 'retired'").fetchone() == (0,)
+    enabled = retired.model_copy(update={"enabled": True})
+    assert "retired" in [r["campaign_id"] for r in campaign_metrics_rows(
+        con, AS_OF, CAMPAIGNS | {"retired": enabled}, SETTINGS)]
+
+
 # --- fair-lending reach
 
 MINORITY, OTHER, UNKNOWN = "48201000100", "48201000200", "48201000300"
