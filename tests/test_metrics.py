@@ -2,6 +2,7 @@
 
 import json
 import math
+import random
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -412,6 +413,131 @@ def test_a_night_not_yet_stored_reads_the_same_from_the_plan():
         campaign_metrics_rows(stored, N3, CAMPAIGNS, SETTINGS)
     assert campaign_metrics_rows(planned, N3, CAMPAIGNS, SETTINGS) != \
         campaign_metrics_rows(stored, N3, CAMPAIGNS, SETTINGS)
+
+
+def test_a_disabled_campaign_gets_no_row(con):
+    # pmi_removal and arm_reset ship disabled: even with an audience and old sends on record,
+    # a disabled campaign is neither in the rows nor in the table
+    retired = CAMPAIGNS["insurance"].model_copy(update={"id": "retired", "enabled": False})
+    con.execute("create table marts.audience_retired as select * from marts.audience_insurance")
+    insert(con, "outreach.messages", [message(N3, "retired", 0, "B1", "send")])
+    with_retired = CAMPAIGNS | {"retired": retired}
+    rows = campaign_metrics_rows(con, AS_OF, with_retired, SETTINGS)
+    assert [r["campaign_id"] for r in rows] == ["insurance", "refinance", "welcome"]
+    assert build_campaign_metrics(con, AS_OF, with_retired, SETTINGS) == 3
+    assert con.execute("select count(*) from marts.campaign_metrics "
+                       "where campaign_id = 'retired'").fetchone() == (0,)
+    enabled = retired.model_copy(update={"enabled": True})
+    assert "retired" in [r["campaign_id"] for r in campaign_metrics_rows(
+        con, AS_OF, CAMPAIGNS | {"retired": enabled}, SETTINGS)]
+
+
+# --- a generated history, recomputed from OUTPUTS.md's definitions
+
+
+def _generated_history(seed: int):
+    """Random sends, conversions and payoffs around AS_OF (a few land on its boundaries)."""
+    rng = random.Random(seed)
+    steps = [("refinance", 0), ("refinance", 1), ("insurance", 0), ("welcome", 0),
+             ("welcome", 1)]
+    borrowers = [f"B{i}" for i in range(80)]
+    messages = []
+    for i in range(400):
+        cid, step = rng.choice(steps)
+        night = AS_OF - timedelta(days=rng.randint(0, 200))
+        decision = rng.choice(["send", "send", "send", "defer", "suppress"])
+        messages.append(message(night, cid, step, rng.choice(borrowers), decision) |
+                        {"message_id": f"m{i}"})
+    def revenue() -> str:
+        return f"{rng.randint(0, 500000) / 100:.2f}"
+
+    conversions = [
+        conversion(rng.choice(borrowers), rng.choice(["refinance", "insurance", "heloc"]),
+                   AS_OF - timedelta(days=rng.randint(-5, 200)), revenue())
+        for _ in range(80)]
+    # half again placed on the attribution window's edges after a random message
+    for m in rng.sample(messages, 80):
+        product = "insurance" if m["campaign_id"] != "refinance" else "refinance"
+        reached = m["as_of_date"] + timedelta(days=1)
+        conversions.append(conversion(m["borrower_id"], product, reached + timedelta(
+            days=rng.choice([-1, 0, 1, 89, 90, 91])), revenue()))
+    payoffs = [loan(f"P{i}", rng.choice(borrowers), "paid_off",
+                    AS_OF - timedelta(days=rng.randint(-10, 420)), date(2015, 1, 1))
+               for i in range(60)]
+    # and refinances on the recapture window's edges around some payoffs
+    for p in rng.sample(payoffs, 20):
+        conversions.append(conversion(p["borrower_id"], "refinance", p["status_date"] +
+                                      timedelta(days=rng.choice([-61, -60, 60, 61])), None))
+    return messages, conversions, payoffs
+
+
+def _expected(messages, conversions, payoffs, s: MetricsSettings) -> dict:
+    """The figures by hand: plain Python over the rows, one definition at a time."""
+    product = {("refinance", 0): "refinance", ("refinance", 1): "refinance",
+               ("insurance", 0): "insurance", ("welcome", 0): None,
+               ("welcome", 1): "insurance"}
+    sends = [m for m in messages if m["decision"] == "send" and m["as_of_date"] <= AS_OF]
+    found = {cid: {"sent_tonight": 0, "borrowers_sent": set(), "converted": set(),
+                   "conversions": 0, "revenue": Decimal("0")}
+             for cid in ("refinance", "insurance", "welcome")}
+    for m in sends:
+        found[m["campaign_id"]]["borrowers_sent"].add(m["borrower_id"])
+        found[m["campaign_id"]]["sent_tonight"] += m["as_of_date"] == AS_OF
+    for c in conversions:
+        if c["converted_at"] > AS_OF:
+            continue
+        # last touch: the latest send of that product reaching the borrower (the day after
+        # its night) within the 90 days up to the conversion
+        touches = [(m["as_of_date"] + timedelta(days=1), m["campaign_id"]) for m in sends
+                   if m["borrower_id"] == c["borrower_id"]
+                   and product[(m["campaign_id"], m["step"])] == c["product"]
+                   and 0 <= (c["converted_at"] - m["as_of_date"] - timedelta(days=1)).days
+                   <= s.attribution_days]
+        if touches:
+            latest = max(day for day, _ in touches)
+            cid = min(cid for day, cid in touches if day == latest)
+            found[cid]["converted"].add(c["borrower_id"])
+            found[cid]["conversions"] += 1
+            found[cid]["revenue"] += c["revenue"] or 0
+    period = [p for p in payoffs
+              if 0 <= (AS_OF - p["status_date"]).days < s.recapture_period_days]
+    recaptured = [p for p in period if any(
+        c["borrower_id"] == p["borrower_id"] and c["product"] == "refinance"
+        and c["converted_at"] <= AS_OF
+        and abs((c["converted_at"] - p["status_date"]).days) <= s.recapture_window_days
+        for c in conversions)]
+    return {"campaigns": found, "payoffs": len(period), "recaptured": len(recaptured)}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_generated_history_matches_the_definitions(seed):
+    messages, conversions, payoffs = _generated_history(seed)
+    with duckdb.connect() as con:
+        make_warehouse(con)
+        insert(con, "outreach.messages", messages)
+        insert(con, "staging.stg_raw__conversions", conversions)
+        insert(con, "staging.stg_raw__loans", payoffs)
+        rows = {r["campaign_id"]: r for r in campaign_metrics_rows(con, AS_OF, CAMPAIGNS,
+                                                                    SETTINGS)}
+    expected = _expected(messages, conversions, payoffs, SETTINGS)
+    credited = 0
+    for cid, e in expected["campaigns"].items():
+        row = rows[cid]
+        assert row["messages_sent"] == e["sent_tonight"]
+        assert row["borrowers_sent_to_date"] == len(e["borrowers_sent"])
+        assert row["conversions_to_date"] == e["conversions"], cid
+        assert row["revenue_to_date"] == e["revenue"]
+        assert row["borrowers_converted_to_date"] == len(e["converted"])
+        assert row["conversion_rate"] == pytest.approx(
+            len(e["converted"]) / len(e["borrowers_sent"]))
+        credited += e["conversions"]
+    assert credited >= 10  # the history does exercise last touch
+    assert (rows["refinance"]["recapture_payoffs"],
+            rows["refinance"]["recapture_recaptured"]) == (
+        expected["payoffs"], expected["recaptured"])
+    assert 0 < expected["recaptured"] < expected["payoffs"]
+    assert rows["refinance"]["refinance_recapture_rate"] == pytest.approx(
+        expected["recaptured"] / expected["payoffs"])
 
 
 # --- fair-lending reach

@@ -92,13 +92,28 @@ def test_the_report_is_one_html_file_that_needs_no_network(report):
 def test_a_chart_per_section(report):
     labels = re.findall(r'<svg class="chart"[^>]* aria-label="([^"]+)"', report)
     assert labels.count("Audience size per campaign, last 90 nights") == 1
-    campaigns = set(load_campaigns()) | {m["campaign_id"] for m in MESSAGES
-                                         if m["as_of_date"] == N3}
+    campaigns = {cid for cid, c in load_campaigns().items() if c.enabled} | {
+        m["campaign_id"] for m in MESSAGES if m["as_of_date"] == N3}
     assert {lb.split(":")[0] for lb in labels if "entered and left" in lb} == campaigns
     assert "Funnel per campaign: eligible, enrolled, sent, converted" in labels
     assert "Messages not sent tonight, by decision and rule" in labels
     assert any(lb.startswith("Lift (treated minus control") for lb in labels)
     assert report.count("<svg") == len(labels) == 4 + len(campaigns)
+
+
+def test_disabled_campaigns_are_left_out(report):
+    disabled = sorted(cid for cid, c in load_campaigns().items() if not c.enabled)
+    assert disabled == ["arm_reset", "pmi_removal"]  # as they ship
+    assert not [cid for cid in disabled if cid in report]
+
+
+def test_only_a_dry_run_is_marked_as_a_preview(stored, report, tmp_path):
+    assert "PREVIEW" not in report
+    write_report(tmp_path / "preview.html", plan_for(N3), stored, preview=True)
+    preview = (tmp_path / "preview.html").read_text()
+    parse(preview)
+    assert f"<title>xsell night {N3.isoformat()} PREVIEW</title>" in preview
+    assert preview.index("PREVIEW (dry run)") < preview.index('<section id="holds"')
 
 
 def test_holds_come_first_and_loud(report):

@@ -320,7 +320,8 @@ def campaign_metrics_rows(con: duckdb.DuckDBPyConnection, as_of: date,
     With `tonight`, tonight's outreach comes from the plan instead of the stored rows."""
     campaigns = load_campaigns() if campaigns is None else campaigns
     s = settings or MetricsSettings.load()
-    ids = sorted(checked_name(c) for c in campaigns)
+    # A disabled campaign has no audience and sends nothing: it gets no row.
+    ids = sorted(checked_name(cid) for cid, c in campaigns.items() if c.enabled)
     night = sql_date(as_of)
     messages, enrollments = outreach_relations(con, as_of, tonight)
     products = _step_products(con, campaigns)

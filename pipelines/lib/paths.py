@@ -21,3 +21,5 @@ def templates_dir() -> Path:
 DEFAULT_INPUT = Path("data/sample")
 DEFAULT_WAREHOUSE = Path("warehouse.duckdb")
 DEFAULT_OUT = Path("exports")
+# Under --out, what a dry run writes (its report and validation result): never a send file.
+PREVIEW_FOLDER = "preview"

@@ -8,6 +8,7 @@ from pipelines.defs.ingest.assets import RAW_KEYS
 from pipelines.defs.resources import NightSettings
 from pipelines.lib.intake import validate_intake
 from pipelines.lib.night_log import current_night
+from pipelines.lib.paths import PREVIEW_FOLDER
 from pipelines.lib.progress import Timer, stage
 from pipelines.lib.validation_report import write_validation_report
 
@@ -24,7 +25,9 @@ def landing_zone_valid(context: dg.AssetCheckExecutionContext, night: NightSetti
     with duckdb.connect(str(night.working_path)) as con:
         as_of, this_run = current_night(con)
         problems = validate_intake(con, as_of, this_run)
-    report = write_validation_report(night.exports_path, as_of, this_run, problems)
+    # a dry run leaves the exports as they were: its result goes beside its preview report
+    reports = night.exports_path / PREVIEW_FOLDER if night.dry_run else night.exports_path
+    report = write_validation_report(reports, as_of, this_run, problems)
     fatal = [p for p in problems if p.fatal]
     stage("validate", f"{len(fatal)} rule(s) broken, "
                       f"{sum(p.count for p in problems if not p.fatal)} row(s) quarantined "

@@ -19,7 +19,7 @@ from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
 from pipelines.lib.outreach.state import load_night_state, outreach_nights
 from pipelines.lib.outreach.store import store_plan
-from pipelines.lib.paths import ASSETS_DIR, templates_dir
+from pipelines.lib.paths import ASSETS_DIR, PREVIEW_FOLDER, templates_dir
 from pipelines.lib.register import load_register
 from pipelines.lib.rendering import Renderer
 from pipelines.lib.send_files import staging_dir, write_send_files
@@ -69,9 +69,9 @@ def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_
         plan = planner.plan(state)
         planner.hold_under_reach(con, state, plan)
         if dry_run:
-            preview = exports / "preview" / as_of.isoformat()
+            preview = exports / PREVIEW_FOLDER / as_of.isoformat()
             preview.mkdir(parents=True, exist_ok=True)
-            write_report(preview / "report.html", plan, con)
+            write_report(preview / "report.html", plan, con, preview=True)
             return OutreachResult("done", f"dry run: preview at {preview}", None, plan)
         store_plan(con, plan, state, run_id, code_version)
         build_campaign_metrics(con, as_of, planner.campaigns)

@@ -299,14 +299,19 @@ def _enrollments_and_calls(plan: NightPlan) -> str:
             + ".</p>")
 
 
-def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection) -> str:
-    """The report's HTML for the night of `plan`."""
+PREVIEW_NOTICE = ('<p id="preview" class="holds"><strong>PREVIEW (dry run)</strong>: what this '
+                  "night would do. Nothing was sent, enrolled or recorded.</p>")
+
+
+def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection, preview: bool = False) -> str:
+    """The report's HTML for the night of `plan`; a dry run's `preview` says so on top."""
     campaigns, settings = _campaigns(plan), MetricsSettings.load()
     rows = campaign_metrics_rows(con, plan.as_of, campaigns, settings, Tonight.from_plan(plan))
     history = audience_history(con, plan.as_of, [r["campaign_id"] for r in rows],
                                HISTORY_NIGHTS)
-    title = f"xsell night {plan.as_of.isoformat()}"
+    title = f"xsell night {plan.as_of.isoformat()}" + (" PREVIEW" if preview else "")
     sections = [
+        *([PREVIEW_NOTICE] if preview else []),
         _holds(plan), _decisions(rows), _audiences(rows, history, plan.as_of), _funnel(rows),
         _reasons(plan), _treated_vs_control(rows, settings), _fair_lending(rows, plan, campaigns),
         _engagement(rows), _portfolio(rows, settings), _enrollments_and_calls(plan), FOOTNOTE,
@@ -316,6 +321,7 @@ def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection) -> str:
             + "\n".join(sections) + "\n</body></html>\n")
 
 
-def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection) -> None:
+def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection,
+                 preview: bool = False) -> None:
     """Write the night's report to `path` (ids and counts only)."""
-    path.write_text(render_report(plan, con), encoding="utf-8")
+    path.write_text(render_report(plan, con, preview), encoding="utf-8")
