@@ -301,16 +301,19 @@ def _key_problems(con: duckdb.DuckDBPyConnection, scope: Scope) -> Findings:
     elif source.key == ("event_id",):
         rule = "key.same_content"
         content = ", ".join(_quote(c) for c in source.column_names if c != "event_id")
-        # tonight's ids, and those of rows set aside before, since their partner may be gone
-        touched = f"""
-            select {keys} from {table} where {scope.new} and {present}
-            union
-            select {keys} from {table} where _row_id in (
-                select row_id from validation.quarantine
-                where source_name = '{source.name}' and rule = '{rule}')"""
+        # tonight's ids, and those of rows set aside before, since their partner may be gone;
+        # on a night that read every file, every id
+        touched = "" if scope.first_new == 0 else f"""
+            semi join (
+                select {keys} from {table} where {scope.new} and {present}
+                union
+                select {keys} from {table} where _row_id in (
+                    select row_id from validation.quarantine
+                    where source_name = '{source.name}' and rule = '{rule}')
+            ) as touched using ({keys})"""
         sql = f"""
             with repeated as (
-                select {keys} from {table} semi join ({touched}) as touched using ({keys})
+                select {keys} from {table} {touched} where {present}
                 group by all having count(*) > 1),
             deliveries as (
                 select _row_id,
