@@ -1,14 +1,17 @@
 """Intake on a real DuckDB: every bad-input class is refused (or quarantined) by name."""
 
+import csv
+import os
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.lib.intake import validate_intake
+from pipelines.lib.intake import record_problems, validate_intake
 from pipelines.lib.landing import load_landing_zone
-from tests.support.landing_zone import write_landing_zone
+from pipelines.lib.sources import SOURCES
+from tests.support.landing_zone import DEFAULTS, write_landing_zone
 
 AS_OF = date(2026, 11, 27)
 
@@ -264,3 +267,177 @@ def test_parquet_with_the_wrong_type_is_refused(tmp_path):
     _, problems = intake(zone)
     p = only(problems, "type.decimal")
     assert p.column == "note_rate" and p.count == 2 and p.file.endswith("loans.parquet")
+
+
+# --- incremental nights: a file read and validated before is neither re-read nor re-judged
+
+
+def night(con, zone: Path):
+    """One night's intake on a warehouse that persists between calls, as the ingest asset and
+    its check run it."""
+    loaded, problems = load_landing_zone(con, zone)
+    record_problems(con, AS_OF, "test-run", problems, fresh=True)
+    if not problems:
+        problems = validate_intake(con, AS_OF, "test-run")
+    return {s.name: s.read for s in loaded}, problems
+
+
+def raw(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_an_unchanged_zone_reads_no_file_again(tmp_path):
+    zone = zone_with(tmp_path)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        read, problems = night(con, zone)
+        assert problems == [] and read["loans"] == 1 and read["census_tracts"] == 1
+        before = raw(con, "select loan_id, _row_id, _loaded_at from raw.loans order by 1")
+        read, problems = night(con, zone)
+        assert problems == [] and set(read.values()) == {0}
+        # the same rows, loaded at the same instant: kept, not read again
+        assert raw(con, "select loan_id, _row_id, _loaded_at from raw.loans order by 1") == before
+
+
+def test_a_changed_file_is_read_again_even_with_its_size_and_mtime(tmp_path):
+    zone = zone_with(tmp_path)
+    path = zone / "loans.csv"
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        night(con, zone)
+        stat = path.stat()
+        path.write_text(path.read_text().replace("7.000", "6.500"))  # same length
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert path.stat().st_size == stat.st_size
+        read, problems = night(con, zone)
+        assert problems == [] and read["loans"] == 1 and read["borrowers"] == 0
+        assert raw(con, "select distinct note_rate from raw.loans") == [("6.500",)]
+        assert raw(con, "select count(*) from raw.loans") == [(2,)]
+
+
+def test_a_new_drop_adds_rows_and_a_removed_drop_takes_its_rows_away(tmp_path):
+    zone = zone_with(tmp_path)
+    drops = zone / "engagement_events"
+    drops.mkdir()
+    event = {"borrower_id": "B1", "event_type": "email_open", "occurred_at": "2026-11-20T10:00Z"}
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        write_csv_rows(drops / "2026-11-25.csv", [event | {"event_id": "E1"}])
+        night(con, zone)
+        write_csv_rows(drops / "2026-11-26.csv", [event | {"event_id": "E2"}])
+        read, problems = night(con, zone)
+        assert problems == [] and read["engagement_events"] == 1
+        assert raw(con, "select event_id, _source_file, _row_id % 1000000000 from "
+                        "raw.engagement_events order by 1") == [
+            ("E1", "engagement_events/2026-11-25.csv", 1),
+            ("E2", "engagement_events/2026-11-26.csv", 1)]
+        (drops / "2026-11-25.csv").unlink()
+        read, problems = night(con, zone)
+        assert problems == [] and read["engagement_events"] == 0
+        assert raw(con, "select event_id from raw.engagement_events") == [("E2",)]
+
+
+def test_a_bad_row_in_a_new_drop_is_caught(tmp_path):
+    zone = zone_with(tmp_path)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        night(con, zone)
+        (zone / "loans").mkdir()
+        write_csv_rows(zone / "loans" / "2026-11-28.csv", [
+            GOOD["loans"][0] | {"note_rate": "0.065"}], source="loans")
+        read, problems = night(con, zone)
+        p = only(problems, "rate_in_percent")
+        assert read["loans"] == 1 and p.fatal and p.count == 1
+        assert p.file == "loans/2026-11-28.csv" and "line 2" in p.examples[0]
+
+
+def test_quarantined_rows_stay_quarantined_while_their_file_is_unchanged(tmp_path):
+    events = [{"event_id": f"E{i}", "borrower_id": "B1", "event_type": "email_open",
+               "occurred_at": "2026-11-20T10:00:00Z"} for i in range(60)]
+    events[4]["event_type"] = "carrier_pigeon"
+    events.append(events[0] | {"event_type": "email_click"})  # E0 again, other content
+    zone = zone_with(tmp_path, engagement_events=events)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        _, first = night(con, zone)
+        quarantined = raw(con, "select rule, row_id from validation.quarantine order by 2")
+        assert quarantined == [("allowed_values", 5), ("key.same_content", 61)]
+        (zone / "loans").mkdir()  # something else arrives; the events are kept
+        write_csv_rows(zone / "loans" / "2026-11-28.csv", [GOOD["loans"][0]], source="loans")
+        read, second = night(con, zone)
+        assert read["engagement_events"] == 0
+        assert raw(con, "select rule, row_id from validation.quarantine order by 2") == \
+            quarantined
+        assert {(p.rule, p.count, p.fatal, p.examples) for p in second} == \
+            {(p.rule, p.count, p.fatal, p.examples) for p in first}
+
+
+def test_a_new_drop_clashing_with_an_old_event_is_quarantined(tmp_path):
+    events = [{"event_id": f"E{i}", "borrower_id": "B1", "event_type": "email_open",
+               "occurred_at": "2026-11-20T10:00:00Z"} for i in range(30)]
+    zone = zone_with(tmp_path, engagement_events=events)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        night(con, zone)
+        (zone / "engagement_events").mkdir()
+        write_csv_rows(zone / "engagement_events" / "2026-11-28.csv",
+                       [events[3] | {"event_type": "email_click"}, events[4]])
+        _, problems = night(con, zone)
+        p = only(problems, "key.same_content")
+        assert not p.fatal and p.count == 1 and p.file == "engagement_events/2026-11-28.csv"
+
+
+def test_a_quarantined_orphan_is_released_once_its_borrower_arrives(tmp_path):
+    events = [{"event_id": f"E{i}", "borrower_id": "B1", "event_type": "email_open",
+               "occurred_at": "2026-11-20T10:00:00Z"} for i in range(30)]
+    events.append(events[0] | {"event_id": "E99", "borrower_id": "B3"})
+    zone = zone_with(tmp_path, engagement_events=events)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        _, problems = night(con, zone)
+        assert only(problems, "foreign_key.borrowers").count == 1
+        (zone / "borrowers").mkdir()
+        write_csv_rows(zone / "borrowers" / "2026-11-28.csv", [{"borrower_id": "B3"}],
+                       source="borrowers")
+        read, problems = night(con, zone)
+        assert read == read | {"engagement_events": 0, "borrowers": 1} and problems == []
+        assert raw(con, "select count(*) from validation.quarantine") == [(0,)]
+
+
+def test_a_parent_losing_a_file_rejudges_every_reference(tmp_path):
+    zone = zone_with(tmp_path)
+    (zone / "borrowers").mkdir()
+    (zone / "borrowers.csv").rename(zone / "borrowers" / "2026-11-01.csv")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert night(con, zone)[1] == []
+        header, b1, b2 = (zone / "borrowers" / "2026-11-01.csv").read_text().splitlines()
+        (zone / "borrowers" / "2026-11-01.csv").write_text(f"{header}\n{b1}\n")
+        (zone / "borrowers" / "2026-11-02.csv").write_text(f"{header}\n{b1}\n")
+        # B2's only row left with the changed file, and loans.csv did not change
+        read, problems = night(con, zone)
+        p = only(problems, "foreign_key.borrowers")
+        assert read["loans"] == 0 and p.fatal and p.count == 1 and "'B2'" in p.examples[0]
+
+
+def test_a_refused_night_leaves_the_files_unjudged(tmp_path):
+    zone = zone_with(tmp_path)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        night(con, zone)
+        (zone / "loans").mkdir()
+        write_csv_rows(zone / "loans" / "2026-11-28.csv", [GOOD["loans"][0] | {"term_months": "9"}],
+                       source="loans")
+        assert only(night(con, zone)[1], "range").fatal
+        # a refused night publishes nothing; here, on the same file, the drop is still unjudged
+        read, problems = night(con, zone)
+        assert read["loans"] == 1 and only(problems, "range").fatal
+
+
+def test_new_intake_code_reads_every_file_again(tmp_path):
+    zone = zone_with(tmp_path)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        night(con, zone)
+        con.execute("update ops.landing_files set intake_version = 'older code'")
+        read, problems = night(con, zone)
+        assert problems == [] and read["loans"] == 1 and read["borrowers"] == 1
+
+
+def write_csv_rows(path: Path, rows: list[dict], source: str = "engagement_events") -> None:
+    columns = list(SOURCES[source].column_names)
+    defaults = {c: "" for c in columns} | DEFAULTS.get(source, {})
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(defaults | row for row in rows)
