@@ -47,7 +47,8 @@ def _rows(warehouse, sql: str) -> list[tuple]:
         cursor = con.execute(sql, [AS_OF])
         names = [d[0] for d in cursor.description]
         # by column name: Spark puts the partition column last in its files
-        return sorted(tuple(sorted(zip(names, row, strict=True))) for row in cursor.fetchall())
+        return sorted((tuple(sorted(zip(names, row, strict=True))) for row in cursor.fetchall()),
+                      key=repr)
 
 
 def test_the_marts_outreach_read_are_spark_parquet(nights):
