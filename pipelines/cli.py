@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -45,9 +46,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"xsell run: as_of {as_of} is after today ({today}) or before --from; a night "
               "runs once it has ended", file=sys.stderr)
         return 2
+    if args.target == "spark":
+        from pipelines.lib.spark_target import spark_available
+
+        if (missing := spark_available()) is not None:
+            print(f"xsell run: --target spark cannot run here: {missing}", file=sys.stderr)
+            return 2
     try:
         outcome = run_night(as_of, args.input, args.warehouse, args.out,
-                            first_night=args.from_date, dry_run=args.dry_run)
+                            first_night=args.from_date, dry_run=args.dry_run,
+                            target=args.target)
     except WarehouseBusy as busy:
         print(f"xsell run: {busy}", file=sys.stderr)
         return 75
@@ -126,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"where send files go (default {DEFAULT_OUT})")
     run.add_argument("--dry-run", action="store_true",
                      help="compute everything and change no state")
+    run.add_argument("--target", choices=("duckdb", "spark"),
+                     default=os.getenv("XSELL_TARGET", "duckdb"),
+                     help="where dbt builds the features and audiences (default duckdb, or "
+                     "$XSELL_TARGET); spark needs the spark extra and Java 17, see "
+                     "docs/scaling_out.md")
     _common(run)
     run.set_defaults(handler=cmd_run)
 

@@ -30,8 +30,10 @@ def _definitions():
     return defs()
 
 
-def _materialize(as_of: date, first_night: date | None, night):
+def _materialize(as_of: date, first_night: date | None, night, target: str):
     import dagster as dg
+
+    from pipelines.defs.resources import dbt_resource
 
     definitions = _definitions()
     range_tags = {} if first_night is None else {
@@ -42,7 +44,7 @@ def _materialize(as_of: date, first_night: date | None, night):
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         return dg.materialize(
             assets=[*definitions.assets, *definitions.asset_checks],
-            resources={**definitions.resources, "night": night},
+            resources={**definitions.resources, "night": night, "dbt": dbt_resource(target)},
             partition_key=None if first_night else as_of.isoformat(),
             tags=range_tags,
             run_config=QUIET,
@@ -59,8 +61,12 @@ def _errors(result) -> list[str]:
     ]
     if failed_checks:
         return list(dict.fromkeys(failed_checks))
-    return [f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
-            for event in result.all_events if event.is_step_failure]
+    failed = [f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+              for event in result.all_events if event.is_step_failure]
+    # A step whose upstream asset was not materialized is skipped, not failed; the night did
+    # not happen all the same.
+    return failed or [f"{event.step_key}: skipped, as an asset it needs was not materialized"
+                      for event in result.all_events if event.is_step_skipped]
 
 
 def _root_cause(error) -> str:
@@ -72,9 +78,10 @@ def _root_cause(error) -> str:
 
 def run_night(
     as_of: date, landing: Path, warehouse_path: Path, exports: Path, *,
-    first_night: date | None = None, dry_run: bool = False,
+    first_night: date | None = None, dry_run: bool = False, target: str = "duckdb",
 ) -> NightOutcome:
-    """Materialize the nightly job for as_of, or for every night first_night..as_of."""
+    """Materialize the nightly job for as_of, or for every night first_night..as_of. `target`
+    is the dbt target the transform runs on (profiles.yml): `duckdb`, or `spark`."""
     timer = Timer()
     if not landing.is_dir():
         raise FileNotFoundError(f"landing zone {landing} is not a folder")
@@ -87,8 +94,9 @@ def run_night(
 
         night = NightSettings(warehouse=str(warehouse_path), landing=str(landing),
                               exports=str(exports), dry_run=dry_run)
-        stage("start", f"as_of {as_of} input {landing} warehouse {warehouse_path}")
-        result = _materialize(as_of, first_night, night)
+        stage("start", f"as_of {as_of} input {landing} warehouse {warehouse_path}"
+                       + ("" if target == "duckdb" else f" target {target}"))
+        result = _materialize(as_of, first_night, night, target)
         errors = _errors(result)
         if result.success and not errors:
             stage("done", f"night {as_of} finished in {timer.seconds:.1f}s")

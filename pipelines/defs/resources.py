@@ -41,16 +41,16 @@ class NightSettings(dg.ConfigurableResource):
         return Path(self.exports).resolve()
 
 
+def dbt_resource(target: str) -> DbtCliResource:
+    """dbt on a target of profiles.yml: `duckdb` (the default) or `spark`."""
+    return DbtCliResource(
+        project_dir=xsell_dbt, profiles_dir=str(xsell_dbt.profiles_dir), target=target,
+        # the dbt installed beside this Python, whether or not its bin is on PATH
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
-        resources={
-            "night": NightSettings(),
-            "dbt": DbtCliResource(
-                project_dir=xsell_dbt, profiles_dir=str(xsell_dbt.profiles_dir),
-                target=xsell_dbt.target,
-                # the dbt installed beside this Python, whether or not its bin is on PATH
-                dbt_executable=str(Path(sys.executable).parent / "dbt"),
-            ),
-        }
-    )
+        resources={"night": NightSettings(), "dbt": dbt_resource(xsell_dbt.target)})

@@ -1,14 +1,23 @@
 """Build the dbt project on Apache Spark (dbt-spark, `method: session`) from a DuckDB warehouse.
 
-The nightly pipeline runs on DuckDB. This module runs the same dbt project, unchanged, on Spark:
-it copies what dbt reads (`raw.*`, `validation.quarantine`, `ops.build_nights`) out of a DuckDB
-warehouse into Parquet files, registers them as Spark tables in one local SparkSession, runs
-`dbt build --target spark` in this process (dbt-spark's `session` method picks up the same
-SparkSession through `getOrCreate`), and returns the marts as Polars frames.
+A night on `--target spark` keeps DuckDB as the operational store (raw, validation, ops,
+outreach) and lets Spark build the dbt project:
 
-Everything Spark writes (Derby metastore, spark-warehouse/, the Parquet copies, dbt's target/
-and logs/) goes under the scratch folder the caller names; nothing lands in the working
-directory. Needs the `spark` extra (`pip install -e '.[spark]'`) and a Java 17 runtime.
+1. `export_sources` writes what dbt reads (`raw.*`, `validation.quarantine`,
+   `ops.build_nights`) from tonight's DuckDB working copy as Parquet under the Spark home
+   (`<warehouse>.spark/sources/`); dbt's on-run-start hook registers each folder as a Spark table
+   (dbt_project/macros/spark_sources.sql).
+2. `dbt build --target spark` writes the marts as Parquet tables partitioned by as_of_date into
+   `<warehouse>.spark/spark-warehouse/`; the Hive metastore beside it remembers them.
+3. `expose_marts` makes each mart a DuckDB view over that Parquet (`marts.<name>`), so outreach,
+   metrics, `xsell explain` and `xsell diff` read the audiences through the same relations on
+   either target.
+
+`SparkTarget` runs the same build in this process (dbtRunner, one SparkSession) for the test
+suite, and returns the marts as Polars frames. Everything Spark writes (Derby metastore,
+spark-warehouse/, the Parquet copies, dbt's target/ and logs/) goes under one folder; nothing
+lands in the working directory. Needs the `spark` extra (`pip install -e '.[spark]'`) and a
+Java 17 runtime.
 
     marts = build_marts_on_spark(Path("warehouse.duckdb"), Path("/tmp/xsell-spark"))
     marts["audience_heloc"]  # a polars.DataFrame
@@ -36,6 +45,16 @@ from pipelines.lib.paths import DBT_PROJECT_DIR
 
 # What dbt reads (dbt_project/models/staging/raw/_raw__sources.yml): every raw.* table, and these.
 REQUIRED = (("validation", "quarantine"), ("ops", "build_nights"))
+# Under a Spark home (XSELL_SPARK_HOME in profiles.yml): the sources' Parquet copies, and the
+# folder of Spark's own tables (spark.sql.warehouse.dir; a schema is `<schema>.db/` in it).
+SOURCES = "sources"
+SPARK_WAREHOUSE = "spark-warehouse"
+
+
+def spark_home(warehouse: Path) -> Path:
+    """Where a warehouse's Spark side lives: `<warehouse>.spark/`, beside its `.lock`."""
+    warehouse = Path(warehouse).resolve()
+    return warehouse.with_name(warehouse.name + ".spark")
 
 
 def mart_models() -> list[str]:
@@ -63,7 +82,8 @@ def spark_available() -> str | None:
 
 
 def export_sources(warehouse: Path, landing: Path) -> list[tuple[str, str, Path]]:
-    """Write what dbt reads from a DuckDB warehouse as Parquet, one folder per table.
+    """Write what dbt reads from a DuckDB warehouse as Parquet, one folder per table
+    (`<landing>/<schema>/<table>/part-0.parquet`), replacing what an earlier night wrote.
 
     Types carry over (text stays text, `_row_id` bigint, dates date); `_loaded_at`
     (TIMESTAMP WITH TIME ZONE) is written as a UTC instant, which Spark reads as TIMESTAMP."""
@@ -83,7 +103,8 @@ def export_sources(warehouse: Path, landing: Path) -> list[tuple[str, str, Path]
             if schema != "raw" and (schema, table) not in REQUIRED:
                 continue
             folder = landing / schema / table
-            folder.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
             target = (folder / "part-0.parquet").as_posix().replace("'", "''")
             con.execute(f'copy (select * from "{schema}"."{table}") to \'{target}\' '
                         "(format parquet)")
@@ -91,9 +112,40 @@ def export_sources(warehouse: Path, landing: Path) -> list[tuple[str, str, Path]
     return out
 
 
+def _quoted(path: Path) -> str:
+    return "'" + path.as_posix().replace("'", "''") + "'"
+
+
+def expose_marts(warehouse: Path, home: Path) -> dict[str, int]:
+    """Make every mart Spark built a view of the DuckDB warehouse, `marts.<name>`, over its
+    Parquet partitions (`as_of_date=<night>/`), so outreach reads it as it reads a mart DuckDB
+    built. A mart with no rows yet is an empty view with its columns (from the schema file the
+    on-run-end hook wrote). Returns the Parquet files behind each view."""
+    files_behind = {}
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema if not exists marts")
+        for name in mart_models():
+            table = home / SPARK_WAREHOUSE / "marts.db" / name
+            files = sorted(table.glob("as_of_date=*/*.parquet"))
+            schema = sorted((home / "mart-schemas" / name).glob("*.parquet"))
+            if files:
+                # as_of_date comes from the folder names, typed DATE; put first, as DuckDB has it
+                source = (f"read_parquet({_quoted(table / 'as_of_date=*' / '*.parquet')}, "
+                          "hive_partitioning = true, hive_types = {'as_of_date': date})")
+            elif schema:
+                source = f"read_parquet({_quoted(schema[0])})"
+            else:
+                raise SparkBuildFailed(f"Spark left no files for mart {name} in {table}")
+            con.execute(f"create or replace view marts.{name} as "
+                        f"select as_of_date, * exclude (as_of_date) from {source}")
+            files_behind[name] = len(files)
+    return files_behind
+
+
 @dataclass
 class SparkTarget:
-    """One local SparkSession holding the sources and the dbt-built schemas, under `scratch`."""
+    """One local SparkSession holding the sources and the dbt-built schemas, under `scratch`
+    (laid out as a Spark home: sources/, spark-warehouse/, metastore_db/)."""
 
     scratch: Path
     seconds: dict[str, float] = field(default_factory=dict)
@@ -101,13 +153,14 @@ class SparkTarget:
     def __post_init__(self) -> None:
         self.scratch = Path(self.scratch).resolve()
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.landing = self.scratch / "landing"
+        self.landing = self.scratch / SOURCES
         self.spark = None
 
     # -- session ------------------------------------------------------------------------------
     def start(self) -> SparkTarget:
-        """Start the SparkSession dbt will reuse. Its metastore, warehouse folder and derby.log
-        live under scratch (Spark would otherwise write them where the process started)."""
+        """Start the SparkSession dbt will reuse, configured as profiles.yml configures it.
+        Its metastore, warehouse folder and derby.log live under scratch (Spark would otherwise
+        write them where the process started)."""
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession
 
@@ -118,12 +171,13 @@ class SparkTarget:
             .appName("xsell-dbt")
             .enableHiveSupport()  # as dbt-spark's session method builds it
             .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", str(self.scratch / "spark-warehouse"))
+            .config("spark.sql.warehouse.dir", str(self.scratch / SPARK_WAREHOUSE))
             .config("spark.hadoop.javax.jdo.option.ConnectionURL",
                     f"jdbc:derby:;databaseName={metastore};create=true")
             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={self.scratch}")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
         self.spark.sparkContext.setLogLevel("ERROR")
@@ -137,18 +191,12 @@ class SparkTarget:
 
     # -- sources ------------------------------------------------------------------------------
     def load(self, warehouse: Path, nights: Iterable[date] | None = None) -> None:
-        """Copy the sources out of a DuckDB warehouse (after a night's ingest) and register
-        each as an external Parquet table: raw.<source>, validation.quarantine,
+        """Copy the sources out of a DuckDB warehouse (after a night's ingest); dbt's
+        on-run-start hook registers them as raw.<source>, validation.quarantine and
         ops.build_nights. `nights` replaces the warehouse's ops.build_nights."""
         started = time.perf_counter()
         shutil.rmtree(self.landing, ignore_errors=True)
-        exported = export_sources(Path(warehouse), self.landing)
-        for schema in sorted({schema for schema, _, _ in exported}):
-            self.spark.sql(f"create database if not exists {schema}")
-        for schema, table, folder in exported:
-            self.spark.sql(f"drop table if exists {schema}.{table}")
-            location = folder.as_posix().replace("'", "\\'")
-            self.spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
+        export_sources(Path(warehouse), self.landing)
         if nights is not None:
             self.set_nights(nights)
         self.seconds["load"] = time.perf_counter() - started
@@ -160,7 +208,6 @@ class SparkTarget:
             old.unlink()
         pq.write_table(pa.table({"as_of_date": pa.array(sorted(set(nights)), pa.date32())}),
                        folder / "part-0.parquet")
-        self.spark.sql("refresh table ops.build_nights")
 
     # -- dbt ----------------------------------------------------------------------------------
     def _invoke(self, args: list[str]):
@@ -168,7 +215,7 @@ class SparkTarget:
         the DuckDB build's partial parse in dbt_project/target is left alone."""
         from dbt.cli.main import dbtRunner
 
-        with _env(XSELL_SPARK_WAREHOUSE=str(self.scratch / "spark-warehouse")):
+        with spark_env(self.scratch):
             return dbtRunner().invoke([
                 *args,
                 "--project-dir", str(DBT_PROJECT_DIR),
@@ -246,6 +293,14 @@ def _vars_json(dbt_vars: dict | None) -> str:
 
         dbt_vars = nightly_vars(load_campaigns())
     return json.dumps(dbt_vars, sort_keys=True)
+
+
+@contextmanager
+def spark_env(home: Path) -> Iterator[None]:
+    """XSELL_SPARK_HOME, which profiles.yml and the sources hook read, for a dbt run on Spark."""
+    with _env(XSELL_SPARK_HOME=str(Path(home).resolve()),
+              SPARK_LOCAL_IP=os.getenv("SPARK_LOCAL_IP", "127.0.0.1")):
+        yield
 
 
 @contextmanager
