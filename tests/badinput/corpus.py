@@ -358,6 +358,10 @@ def file_cases(as_of: date) -> list[Case]:
           "INPUTS.md asks, too large for the DECIMAL(18, 2) staging casts it to",
           _set("loans", "original_amount", "1e20", where=_funded), "refused", "loans.csv",
           "original_amount", "type.decimal.too_large", cli=True),
+        c("loans.amount_past_the_headroom", "original_value 9999999999999999.99: fits "
+          "DECIMAL(18, 2) itself, yet the figures derived from it would not",
+          _set("loans", "original_value", "9999999999999999.99", where=_funded), "refused",
+          "loans.csv", "original_value", "type.decimal.too_large"),
         c("loans.amount_infinite", "current_upb 1e400: parses as a number, infinite as a double",
           _set("loans", "current_upb", "1e400", where=_funded), "refused", "loans.csv",
           "current_upb", "type.decimal.too_large"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -97,7 +98,7 @@ def recorded_heads(con: duckdb.DuckDBPyConnection) -> list[Anchor]:
 
 
 def verify_audit_log(con: duckdb.DuckDBPyConnection,
-                     more_anchors: list[Anchor] = ()) -> VerifyResult:
+                     more_anchors: Iterable[Anchor] = ()) -> VerifyResult:
     """Check every record's hash and link, in the order of its sequence number, and the chain
     against the heads the nights recorded (and `more_anchors`, kept outside the warehouse)."""
     return verify(audit_rows(con), anchors=[*recorded_heads(con), *more_anchors])
