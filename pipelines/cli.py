@@ -93,14 +93,19 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     import duckdb
 
     from pipelines.lib.outreach.store import verify_audit_log
+    from pipelines.lib.send_release import manifest_anchors
 
+    if not args.warehouse.is_file():
+        print(f"xsell audit verify: no warehouse at {args.warehouse}", file=sys.stderr)
+        return 2
     with duckdb.connect(str(args.warehouse), read_only=True) as con:
-        result = verify_audit_log(con)
+        result = verify_audit_log(con, manifest_anchors(args.out))
     if result.ok:
         print(f"audit log intact: {result.checked} record(s) verified")
         return 0
-    print(f"audit log BROKEN at record {result.first_bad_id} (position {result.first_bad_index}):"
-          f" {result.reason}", file=sys.stderr)
+    where = f"position {result.first_bad_index}"
+    record = ("" if result.first_bad_id is None else f"record {result.first_bad_id} ")
+    print(f"audit log BROKEN at {record}({where}): {result.reason}", file=sys.stderr)
     return 1
 
 
@@ -163,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="check the audit log's hash chain")
+    verify = audit_commands.add_parser(
+        "verify", help="check the audit log's hash chain against the heads the nights recorded "
+                       "and the send files' manifests under --out")
+    verify.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"the send files' folder (default {DEFAULT_OUT})")
     _common(verify)
     verify.set_defaults(handler=cmd_audit_verify)
 

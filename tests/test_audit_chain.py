@@ -5,7 +5,14 @@ import json
 
 import pytest
 
-from pipelines.lib.audit_chain import GENESIS_HASH, canonical_json, chain, record_hash, verify
+from pipelines.lib.audit_chain import (
+    GENESIS_HASH,
+    Anchor,
+    canonical_json,
+    chain,
+    record_hash,
+    verify,
+)
 
 
 def records(n=5):
@@ -113,17 +120,51 @@ def test_a_resequenced_deletion_still_breaks_the_links():
     assert result.first_bad_index == 1 and not result.ok
 
 
-def test_truncation_is_found_only_against_the_head():
+def test_truncation_is_found_only_against_an_anchor():
     chained = chain(records())
-    head = chained[-1]["record_hash"]
+    head = Anchor(5, chained[-1]["record_hash"], "night 2")
     assert verify(chained[:-1]).ok  # the tail alone cannot tell
-    result = verify(chained[:-1], expected_head=head)
-    assert (result.ok, result.first_bad_index) == (False, 4)
-    assert verify(chained, expected_head=head).ok
+    result = verify(chained[:-1], anchors=[head])
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 4, None)
+    assert "deleted from its end" in result.reason
+    assert verify(chained, anchors=[head]).ok
+
+
+def test_each_night_anchors_the_chain_where_it_ended():
+    chained = chain(records(6))
+    nights = [Anchor(0, GENESIS_HASH, "night 0"), Anchor(2, chained[1]["record_hash"], "night 1"),
+              Anchor(6, chained[5]["record_hash"], "night 2")]
+    assert verify(chained, anchors=nights).ok
+    # a whole night deleted, its anchor with it: the anchors kept outside still see it
+    outside = [Anchor(6, chained[5]["record_hash"], "the manifest")]
+    assert not verify(chained[:2], anchors=nights[:2] + outside).ok
+    assert verify(chained[:2], anchors=nights[:2]).ok
+
+
+def test_a_rewritten_chain_breaks_at_the_first_anchor_after_the_edit():
+    chained = chain(records(6))
+    nights = [Anchor(2, chained[1]["record_hash"], "night 1"),
+              Anchor(4, chained[3]["record_hash"], "night 2"),
+              Anchor(6, chained[5]["record_hash"], "night 3")]
+    edited = [{k: v for k, v in r.items() if k not in ("seq", "prev_hash", "record_hash")}
+              for r in chained]
+    edited[2]["decision"] = "suppress"
+    result = verify(chain(edited), anchors=nights)  # every hash recomputed after the edit
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 3, "m3")
+    assert "night 2" in result.reason and "rewritten" in result.reason
+
+
+def test_records_after_the_last_anchor_were_added_outside_a_night():
+    chained = chain(records(4))
+    result = verify(chained, anchors=[Anchor(2, chained[1]["record_hash"], "night 1")])
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 2, "m2")
+    assert "outside a night" in result.reason
+    assert verify(chained, anchors=[]).first_bad_index == 0  # no anchor at all
 
 
 def test_empty_chain_is_ok():
-    assert verify([]).ok and verify([], expected_head=GENESIS_HASH).ok
+    assert verify([]).ok and verify([], anchors=[Anchor(0, GENESIS_HASH, "night 0")]).ok
+    assert not verify([], anchors=[Anchor(0, "f" * 64, "night 0")]).ok
 
 
 def test_canonical_json_refuses_nan():

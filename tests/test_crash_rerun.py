@@ -7,6 +7,10 @@ left the live warehouse and the published send files alone, reruns the night und
 compares with the reference: every file of `<out>/<as_of>/` byte for byte, the same
 `outreach.*` rows (run_id and all), `xsell audit verify` ok, and a warehouse that opens.
 
+The protocol under test (pipelines/lib/send_release.py): send files are staged, the warehouse
+recording their manifest is published (the commit point), then the files are released. Killed
+before the commit, nothing is published; killed after it, the rerun releases the staged files.
+
 Also here, because it needs real nights: the audit log's tamper evidence.
 """
 
@@ -206,8 +210,18 @@ MOMENTS = {
     "audit_rows_appended": (2, audit_appending, True),
     "send_files_being_written": (3, files_being_written, True),
     "outreach_done_files_staged": (3, at_line("outreach"), True),
-    "files_published_warehouse_not": (2, at_line("export"), False),
+    "warehouse_published_files_not": (2, at_line("publish"), False),
 }
+
+
+def assert_committed(slot: Slot, reference: Path, night: date) -> None:
+    """Killed after the commit: the live warehouse holds the night's audit rows; its send files
+    are out whole (if the kill came late) or still staged, never anything else."""
+    assert audit_log(slot.warehouse) == audit_log(reference / "warehouse.duckdb")
+    out = tree(slot.out / night.isoformat())
+    assert out in ({}, tree(reference / "out" / night.isoformat()))
+    if not out:
+        assert len(staging_folders(slot.out)) == 1
 
 
 @pytest.mark.slow
@@ -223,10 +237,10 @@ def test_killed_during_outreach_then_rerun(nights, name):
     if nothing_yet:
         assert_nothing_published(slot, state, night)
     else:
-        # the send files are out whole; the warehouse is published a moment later
-        assert tree(slot.out / night.isoformat()) == tree(snapshots[k] / "out" / night.isoformat())
+        assert_committed(slot, snapshots[k], night)
     rerun(slot, zone, night)
     assert_same_as_reference(slot, snapshots[k], night)
+    assert staging_folders(slot.out) == []
 
 
 @pytest.mark.slow
@@ -245,39 +259,60 @@ def test_a_crashed_night_leaves_no_staged_send_files_behind(nights):
     assert leftovers == [], f"left behind: {[str(p) for p in leftovers]}"
 
 
+def _opted_out_overnight(zone: Path, folder: Path, night: date, borrower_id: str) -> Path:
+    """A copy of the zone where, before the rerun, a borrower opts out of email that night."""
+    changed = folder / "zone"
+    shutil.copytree(zone, changed)
+    edit_csv(changed / "contact_preferences.csv", lambda header, rows: rows.append(
+        {"borrower_id": borrower_id, "channel": "email", "action": "opt_out",
+         "recorded_at": f"{night.isoformat()}T23:00:00Z", "source": "reply STOP"}))
+    return changed
+
+
 @pytest.mark.slow
 @pytest.mark.soak
-@pytest.mark.xfail(strict=True, reason=(
-    "send files are published (pipelines/defs/outreach/assets.py::send_files) before the "
-    "warehouse holding their audit rows (pipelines/defs/publish.py::published_night); after a "
-    "crash between the two, a rerun on a landing zone that changed meanwhile plans the night "
-    "again and swaps different files in (send_files.publish_dir), so messages in the first "
-    "files, which a vendor may already have taken, have no audit record"),
-    raises=AssertionError)
-def test_published_send_files_are_never_replaced_by_a_rerun(nights, tmp_path):
+def test_a_rerun_after_the_commit_releases_what_the_warehouse_recorded(nights, tmp_path):
+    """Killed between the warehouse commit and the release of the send files, then rerun on a
+    landing zone that changed meanwhile: the files released are the ones the audit log
+    records (byte for byte the undisturbed night's), never a new plan's."""
     zone, slot, snapshots = nights
     night = NIGHTS[1]
     slot.load(snapshots[1])
     live = sha256(slot.warehouse)
-    crash(slot, zone, night, at_line("export"))
-    if sha256(slot.warehouse) != live:
-        pytest.skip("the kill came after the warehouse was published")
-    published = tree(slot.out / night.isoformat())
-    _, emailed = read_csv(slot.out / night.isoformat() / "email.csv")
+    crash(slot, zone, night, at_line("publish"))
+    if sha256(slot.warehouse) == live:
+        pytest.fail("the kill came before the warehouse was published")
+    reference = tree(snapshots[2] / "out" / night.isoformat())
+    _, emailed = read_csv(snapshots[2] / "out" / night.isoformat() / "email.csv")
     if not emailed:
         pytest.fail("no email was sent that night")
-    # Overnight, before the rerun, a borrower who was in the published email file opts out.
-    changed = tmp_path / "zone"
-    shutil.copytree(zone, changed)
-    sent_to = emailed[0]["borrower_id"]
-    edit_csv(changed / "contact_preferences.csv", lambda header, rows: rows.append(
-        {"borrower_id": sent_to, "channel": "email", "action": "opt_out",
-         "recorded_at": f"{night.isoformat()}T23:00:00Z", "source": "reply STOP"}))
+    changed = _opted_out_overnight(zone, tmp_path, night, emailed[0]["borrower_id"])
     done = run_night(changed, slot.warehouse, slot.out, night)
-    if done.returncode != 0:
-        return  # refusing to redo a night whose files are out is a fine answer
-    assert tree(slot.out / night.isoformat()) == published, (
-        "the rerun replaced send files that were already published")
+    assert done.returncode == 0, ok(done)
+    assert tree(slot.out / night.isoformat()) == reference
+    assert audit_log(slot.warehouse) == audit_log(snapshots[2] / "warehouse.duckdb")
+    assert staging_folders(slot.out) == []
+    assert audit_verify(slot.warehouse).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.soak
+def test_published_send_files_are_never_replaced_by_a_rerun(nights, tmp_path):
+    """The warehouse lost a night whose files are out (restored from an older copy, say); a
+    rerun whose plan differs is refused, and the published files stay as they are."""
+    zone, slot, snapshots = nights
+    night = NIGHTS[1]
+    slot.load(snapshots[2])
+    shutil.copyfile(snapshots[1] / "warehouse.duckdb", slot.warehouse)  # the night is lost
+    live, published = sha256(slot.warehouse), tree(slot.out / night.isoformat())
+    _, emailed = read_csv(slot.out / night.isoformat() / "email.csv")
+    changed = _opted_out_overnight(zone, tmp_path, night, emailed[0]["borrower_id"])
+    done = run_night(changed, slot.warehouse, slot.out, night)
+    assert done.returncode == 1, ok(done)
+    assert "already published" in done.stderr and "not replaced" in done.stderr
+    assert tree(slot.out / night.isoformat()) == published
+    assert sha256(slot.warehouse) == live
+    assert staging_folders(slot.out) == []
 
 
 # --- tamper evidence
@@ -291,7 +326,8 @@ def _verify(warehouse: Path, in_process: bool = True) -> tuple[int, str, str]:
         return done.returncode, done.stdout, done.stderr
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["audit", "verify", "--warehouse", str(warehouse)])
+        code = main(["audit", "verify", "--warehouse", str(warehouse),
+                     "--out", str(warehouse.parent / "out")])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -369,6 +405,10 @@ def _synthetic_log(folder: Path, records: int = 12) -> tuple[Path, list[str]]:
         con.executemany(f"insert into outreach.messages ({', '.join(AUDIT_COLUMNS)}) values "
                         f"({', '.join('?' for _ in AUDIT_COLUMNS)})",
                         [[r[c] for c in AUDIT_COLUMNS] for r in linked])
+        # the night's row, with the chain's head after it, as store_plan records it
+        con.execute("insert into outreach.nights (as_of_date, run_id, chain_records, "
+                    "chain_head) values ('2026-09-10', 'r1', ?, ?)",
+                    [len(linked), linked[-1]["record_hash"]])
     return path, [r["message_id"] for r in linked]
 
 
@@ -423,21 +463,19 @@ def test_an_inserted_record_breaks_the_chain(synthetic, tmp_path):
     _verify_fails_at(copy, 4, "forged")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`xsell audit verify` has no anchor for the chain's head (pipelines/lib/outreach/store.py::"
-    "verify_audit_log calls audit_chain.verify without expected_head), so deleting the newest "
-    "record(s) - a whole night's rows, say - leaves a chain that verifies"),
-    raises=AssertionError)
 def test_deleting_the_newest_record_is_detected(synthetic, tmp_path):
     path, ids = synthetic
     copy = _tampered(path, tmp_path, f"delete from outreach.messages where seq = {len(ids) - 1}")
-    assert _verify(copy)[0] == 1
+    err = _verify_fails_at(copy, len(ids) - 1, None)
+    assert "deleted from its end" in err and "night 2026-09-10" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the chain is unkeyed SHA-256 with no head kept outside the table: whoever can write the "
-    "warehouse edits a record and recomputes every hash after it (audit_chain.chain), and "
-    "`xsell audit verify` reports the log intact"), raises=AssertionError)
+def test_a_record_appended_outside_a_night_is_detected(synthetic, tmp_path):
+    path, ids = synthetic
+    copy = _tampered(path, tmp_path, "delete from outreach.nights")
+    _verify_fails_at(copy, 0, ids[0])
+
+
 def test_an_edit_with_the_chain_recomputed_is_detected(synthetic, tmp_path):
     from pipelines.lib.outreach.store import audit_rows
 
@@ -487,3 +525,21 @@ def test_deleting_or_swapping_real_records_is_named(nights, tmp_path):
     swapped = _tampered(source, tmp_path / "b", "update outreach.messages set seq = case seq "
                         "when 2 then 9 else 2 end where seq in (2, 9)")
     _verify_fails_at(swapped, 2, ids[9], in_process=False)
+
+
+@pytest.mark.slow
+@pytest.mark.soak
+def test_a_whole_night_deleted_is_found_by_its_send_files_manifest(nights, tmp_path):
+    """Deleting the last night's records and its `outreach.nights` row leaves a chain the
+    warehouse alone cannot fault; the head its manifest carries can."""
+    _, _, snapshots = nights
+    source, last = snapshots[-1], NIGHTS[-1].isoformat()
+    first = query(source / "warehouse.duckdb",
+                  "select min(seq) from outreach.messages where as_of_date = ?", [last])[0][0]
+    copy = _tampered(source / "warehouse.duckdb", tmp_path,
+                     f"delete from outreach.messages where as_of_date = '{last}'",
+                     f"delete from outreach.nights where as_of_date = '{last}'")
+    assert audit_verify(copy, tmp_path / "no-send-files").returncode == 0
+    done = audit_verify(copy, source / "out")
+    assert done.returncode == 1, done.stdout
+    assert f"(position {first})" in done.stderr and f"{last}/manifest.json" in done.stderr

@@ -284,15 +284,11 @@ def publish_night(out, body):
     return final.stat().st_ino
 
 
-def test_publish_dir_rerun_same_bytes_changes_nothing_and_new_bytes_replace(tmp_path):
+def test_publish_dir_rerun_same_bytes_changes_nothing_and_new_bytes_are_refused(tmp_path):
     out = tmp_path / "exports"
     first = publish_night(out, "one")
     assert publish_night(out, "one") == first  # the same folder, untouched
-    assert publish_night(out, "two") != first  # swapped in whole
-
-
-def test_publish_dir_without_an_atomic_swap_still_replaces(tmp_path, monkeypatch):
-    monkeypatch.setattr(send_files, "_exchange", lambda a, b: False)
-    out = tmp_path / "exports"
-    publish_night(out, "one")
-    publish_night(out, "two")
+    with pytest.raises(FileExistsError, match="already holds other send files"):
+        publish_night(out, "two")  # published files are never replaced
+    assert read((out / AS_OF.isoformat() / "sms.csv").read_bytes())[1][6] == "one"
+    assert (out / AS_OF.isoformat()).stat().st_ino == first

@@ -1,20 +1,24 @@
-"""Publish: swap tonight's working copy in as the live warehouse, then release the lock."""
+"""Publish: swap tonight's working copy in as the live warehouse, then release the send files.
+
+The warehouse commit comes first, so no send file is ever out without its audit rows in the live
+warehouse; the files follow it (lib/send_release.py says why and how a crash in between ends).
+"""
 
 
 import dagster as dg
 import duckdb
 
-from pipelines.defs.outreach.assets import send_files
+from pipelines.defs.outreach.assets import outreach_decisions
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
 from pipelines.defs.transform.assets import xsell_dbt_models
-from pipelines.lib import warehouse
+from pipelines.lib import send_release, warehouse
 from pipelines.lib.night_log import finish_night
 from pipelines.lib.progress import stage
 
 
 @dg.asset(
-    deps=[*xsell_dbt_models.keys, send_files],
+    deps=[*xsell_dbt_models.keys, outreach_decisions],
     partitions_def=nightly,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="publish",
@@ -29,4 +33,21 @@ def published_night(context: dg.AssetExecutionContext, night: NightSettings) -> 
     else:
         warehouse.publish_night(night.warehouse_path)
         stage("publish", f"warehouse {night.warehouse_path} now holds the night")
-    warehouse.release(night.warehouse_path)
+
+
+@dg.asset(
+    deps=[published_night],
+    partitions_def=nightly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="publish",
+)
+def send_files(context: dg.AssetExecutionContext, night: NightSettings) -> None:
+    """`<out>/<as_of>/` appears whole, once the live warehouse records it: the staged folder
+    whose manifest the warehouse holds is renamed into place. Then the writer lock is freed."""
+    try:
+        released = [] if night.dry_run else send_release.release_committed(
+            night.warehouse_path, night.exports_path)
+        stage("export", "send files in " + ", ".join(str(p) for p in released)
+              if released else "no new send files tonight")
+    finally:
+        warehouse.release(night.warehouse_path)

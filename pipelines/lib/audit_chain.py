@@ -2,8 +2,10 @@
 
 A record's hash covers every field of it (its `seq` and `prev_hash` included, `record_hash`
 excluded) as canonical JSON, so an edited field, a deleted record or a reordered pair breaks
-the chain at that record. Deleting the newest records is only caught against a head hash kept
-elsewhere (`expected_head`), and a chain recomputed from scratch only against such an anchor too.
+the chain at that record. Deleting the newest records, or rewriting the chain from some record
+on, is only caught against heads kept elsewhere: anchors, each the hash the chain's last record
+had once it held a given number of records (every night records one in `outreach.nights` and in
+its send files' manifest).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def chain(
     return out
 
 
+class Anchor(NamedTuple):
+    """The chain's head once it held `records` records, as kept by `where` (a night, a file)."""
+
+    records: int
+    head: str
+    where: str
+
+
 class VerifyResult(NamedTuple):
     ok: bool
     first_bad_index: int | None = None  # position in the list given; len(records) if truncated
@@ -59,24 +69,49 @@ def verify(
     records_in_order: Iterable[Mapping[str, Any]],
     prev_hash: str = GENESIS_HASH,
     first_seq: int = 0,
-    expected_head: str | None = None,
+    anchors: Iterable[Anchor] | None = None,
     id_field: str = "message_id",
 ) -> VerifyResult:
-    """Check a chain in storage order; name the first record that breaks it."""
-    expected_seq, index = first_seq, -1
-    for index, record in enumerate(records_in_order):
+    """Check a chain in storage order; name the first record that breaks it.
+
+    With anchors (an empty list included), every record must lie under one: records after the
+    last anchor were added outside a night, and an anchor beyond the end means records were
+    deleted from it."""
+    records = list(records_in_order)
+    pinned = sorted(anchors or (), key=lambda a: a.records)
+    at = {}  # record count -> the anchors kept at that count
+    for anchor in pinned:
+        at.setdefault(anchor.records, []).append(anchor)
+
+    def bad(index: int, reason: str) -> VerifyResult:
+        found = records[index] if index < len(records) else {}
+        return VerifyResult(False, index, found.get(id_field, found.get("seq")), reason, index)
+
+    for anchor in at.get(first_seq, ()):
+        if anchor.head != prev_hash:
+            return bad(0, f"the head {anchor.where} recorded before any record differs: the "
+                          "chain was rewritten from its start")
+    expected_seq = first_seq
+    for index, record in enumerate(records):
         reason = _broken(record, expected_seq, prev_hash)
         if reason:
-            return VerifyResult(
-                False, index, record.get(id_field, record.get("seq")), reason, index
-            )
+            return bad(index, reason)
         prev_hash, expected_seq = record["record_hash"], expected_seq + 1
-    checked = index + 1
-    if expected_head is not None and prev_hash != expected_head:
-        return VerifyResult(
-            False, checked, None, "the chain ends before its recorded head", checked
-        )
-    return VerifyResult(True, checked=checked)
+        for anchor in at.get(expected_seq, ()):
+            if anchor.head != prev_hash:
+                return bad(index, f"its hash is not the head {anchor.where} recorded at this "
+                                  "record: the chain was rewritten up to here")
+    if anchors is not None:
+        last = pinned[-1] if pinned else None
+        if last is not None and last.records > expected_seq:
+            return bad(len(records), f"the chain ends after {expected_seq} record(s) but "
+                                     f"{last.where} recorded its head after {last.records}: "
+                                     "records were deleted from its end")
+        covered = last.records if last is not None else first_seq
+        if covered < expected_seq:
+            return bad(covered - first_seq, "no night recorded a head at or after this record: "
+                                            "it was added outside a night")
+    return VerifyResult(True, checked=len(records))
 
 
 def _broken(record: Mapping[str, Any], expected_seq: int, prev_hash: str) -> str:

@@ -11,7 +11,6 @@ would break the vendor's dialing); any other value there is guarded like text.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
@@ -158,10 +157,13 @@ def write_send_files(
     code_version: str,
     template_hashes: Mapping[str, str],
     extra_files: Iterable[str] = (),
+    audit_chain: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every send file (header only where there are no rows) and the manifest; returns it.
 
     extra_files: names of files already in `directory` (report.html) to list in the manifest.
+    audit_chain: the audit chain's head after the night ({"records": n, "head": hash}), kept
+    in the manifest as an anchor outside the warehouse (`xsell audit verify --out`).
     """
     unknown = set(rows_by_file) - set(SEND_FILES)
     if unknown:
@@ -181,45 +183,26 @@ def write_send_files(
         "files": files,
         "template_hashes": dict(template_hashes),
     }
+    if audit_chain is not None:
+        manifest["audit_chain"] = dict(audit_chain)
     text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     write_atomic(directory / MANIFEST, text.encode("utf-8"))
     return manifest
 
 
-_RENAME_EXCHANGE = 2  # linux/fs.h
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0
-
-
 def publish_dir(tmp_dir: Path, final_dir: Path) -> None:
     """Make the finished folder appear at `final_dir` in one rename.
 
-    A rerun whose files are byte-identical leaves the published folder untouched. A different
-    one replaces it by an atomic swap where the system has one; elsewhere the old folder is
-    moved aside first, so for an instant there is no folder, but never a partial one.
+    Published files are never replaced (a vendor may have taken them): a folder already there
+    with the same bytes stays as it is, one with other bytes is an error.
     """
     os.chmod(tmp_dir, DIR_MODE)
     if final_dir.exists():
-        if _same_files(tmp_dir, final_dir):
-            shutil.rmtree(tmp_dir)
-            return
-        if not _exchange(tmp_dir, final_dir):
-            aside = Path(tempfile.mkdtemp(dir=final_dir.parent, prefix=f".{final_dir.name}.old-"))
-            os.replace(final_dir, aside / final_dir.name)
-            os.replace(tmp_dir, final_dir)
-            tmp_dir = aside
-        shutil.rmtree(tmp_dir)  # now the old folder
-    else:
-        os.rename(tmp_dir, final_dir)
+        if not _same_files(tmp_dir, final_dir):
+            raise FileExistsError(f"{final_dir} already holds other send files; not replaced")
+        shutil.rmtree(tmp_dir)
+        return
+    os.rename(tmp_dir, final_dir)
     fsync_path(final_dir.parent)
 
 

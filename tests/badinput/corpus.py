@@ -31,13 +31,6 @@ from pipelines.lib.sources import E164, EMAIL, SOURCES, ZIP5, Column, Source
 from tests.support.adversarial_night import edit_csv, read_csv, sample_zone, write_csv
 
 MEGABYTE = 1 << 20
-HUGE_DECIMAL = (
-    "validation checks a decimal as a DOUBLE (pipelines/lib/validation.py::_typed, "
-    "_parse_problems: try_cast(... as double)) but staging casts it to DECIMAL(18, 2) "
-    "(dbt_project/models/staging/raw/stg_raw__loans.sql), so a value >= 1e16 (1e20, "
-    "12345678901234567.5, 1e400 = inf) passes intake (report outcome 'accepted') and the night "
-    "dies inside dbt with `Conversion Error: Could not convert string \"1e20\" to "
-    "DECIMAL(18,2)` under a multi-kilobyte dbt command line, naming no file, row or rule")
 NOWHERE = "NOPE-404"  # a key no source holds
 
 # A value that breaks each pattern the way real exports do.
@@ -364,7 +357,14 @@ def file_cases(as_of: date) -> list[Case]:
         c("loans.amount_beyond_the_staged_decimal", "original_amount 1e20: a decimal > 0, as "
           "INPUTS.md asks, too large for the DECIMAL(18, 2) staging casts it to",
           _set("loans", "original_amount", "1e20", where=_funded), "refused", "loans.csv",
-          "original_amount", "", cli=True, bug=HUGE_DECIMAL),
+          "original_amount", "type.decimal.too_large", cli=True),
+        c("loans.amount_past_the_headroom", "original_value 9999999999999999.99: fits "
+          "DECIMAL(18, 2) itself, yet the figures derived from it would not",
+          _set("loans", "original_value", "9999999999999999.99", where=_funded), "refused",
+          "loans.csv", "original_value", "type.decimal.too_large"),
+        c("loans.amount_infinite", "current_upb 1e400: parses as a number, infinite as a double",
+          _set("loans", "current_upb", "1e400", where=_funded), "refused", "loans.csv",
+          "current_upb", "type.decimal.too_large"),
         c("loans.term_not_integer", "term_months 360.5", _set("loans", "term_months", "360.5"),
           "refused", "loans.csv", "term_months", "type.integer", cli=True),
         c("borrowers.first_name_null", "a borrower without a first name",

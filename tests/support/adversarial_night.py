@@ -29,7 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900  # seconds; a night takes ~15-40 s, far longer on a loaded machine
 
 # The progress lines `xsell run` prints to stderr, in order (pipelines/lib/progress.py).
-STAGES = ("start", "ingest", "validate", "transform", "outreach", "export", "publish", "done")
+STAGES = ("start", "ingest", "validate", "transform", "outreach", "publish", "export", "done")
 
 
 # --- the command
@@ -113,8 +113,12 @@ def ok(done: subprocess.CompletedProcess) -> str:
     return f"exit {done.returncode}\n--- stderr ---\n{done.stderr[-4000:]}"
 
 
-def audit_verify(warehouse: Path) -> subprocess.CompletedProcess:
-    return xsell("audit", "verify", "--warehouse", str(warehouse), timeout=300)
+def audit_verify(warehouse: Path, out: Path | None = None) -> subprocess.CompletedProcess:
+    """`xsell audit verify` against the send files' manifests under `out` (by default the
+    `out/` beside the warehouse, as in a Slot)."""
+    out = warehouse.parent / "out" if out is None else out
+    return xsell("audit", "verify", "--warehouse", str(warehouse), "--out", str(out),
+                 timeout=300)
 
 
 def kill_group(process: subprocess.Popen) -> None:

@@ -6,7 +6,7 @@ import duckdb
 
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
-from pipelines.lib import warehouse
+from pipelines.lib import send_release, warehouse
 from pipelines.lib.intake import record_problems
 from pipelines.lib.landing import load_landing_zone
 from pipelines.lib.night_log import record_build_nights, record_night_start
@@ -36,6 +36,9 @@ def landing_zone(context: dg.AssetExecutionContext, night: NightSettings):
     first = nightly.time_window_for_partition_key(keys.start).start.date()
     as_of = nightly.time_window_for_partition_key(keys.end).start.date()
     warehouse.acquire(night.warehouse_path)
+    # a run killed between its warehouse commit and its send files: release those files first
+    for released in send_release.release_committed(night.warehouse_path, night.exports_path):
+        stage("recover", f"send files a crashed run committed are now in {released}")
     work = warehouse.start_night(night.warehouse_path)
     this_run = run_id(as_of, night.landing_path)
     with duckdb.connect(str(work)) as con:

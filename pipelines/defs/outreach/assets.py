@@ -1,4 +1,4 @@
-"""Outreach: tonight's messages decided and recorded, checked, then the send files published."""
+"""Outreach: tonight's messages decided, recorded and checked, and the send files staged."""
 
 import dagster as dg
 import duckdb
@@ -6,12 +6,12 @@ import duckdb
 from pipelines.defs.partitions import nightly
 from pipelines.defs.resources import NightSettings
 from pipelines.defs.transform.assets import xsell_dbt_models
-from pipelines.lib.night_log import current_night, record_staged_export, staged_export
+from pipelines.lib import send_release
+from pipelines.lib.night_log import current_night, record_staged_export
 from pipelines.lib.outreach.checks import CHECKS
 from pipelines.lib.outreach.night import run_outreach
 from pipelines.lib.progress import Timer, stage
 from pipelines.lib.run_identity import code_version
-from pipelines.lib.send_files import publish_dir
 
 AUDIENCE_KEYS = [k for k in xsell_dbt_models.keys if k.path[-1].startswith("audience_")]
 
@@ -43,26 +43,10 @@ def outreach_decisions(context: dg.AssetExecutionContext, night: NightSettings):
                 metadata={"problems": len(problems)})
     with duckdb.connect(str(night.working_path)) as con:
         record_staged_export(con, result.staged)
+        if result.staged is not None:  # the files' manifest goes into tonight's commit
+            send_release.refuse_to_replace(result.staged, night.exports_path / as_of.isoformat())
+            send_release.record_manifest(con, as_of, result.staged)
     yield dg.MaterializeResult(
         metadata={"status": result.status, "notice": result.notice,
                   "holds": str(result.plan.holds if result.plan else {})},
     )
-
-
-@dg.asset(
-    deps=[outreach_decisions],
-    partitions_def=nightly,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="outreach",
-)
-def send_files(context: dg.AssetExecutionContext, night: NightSettings) -> None:
-    """`<out>/<as_of>/` appears whole: the staged folder is renamed into place."""
-    with duckdb.connect(str(night.working_path), read_only=True) as con:
-        as_of, _ = current_night(con)
-        staged = staged_export(con)
-    if staged is None:
-        stage("export", "no new send files tonight")
-        return
-    final = night.exports_path / as_of.isoformat()
-    publish_dir(staged, final)
-    stage("export", f"send files in {final}")

@@ -18,7 +18,7 @@ from pipelines.lib.outreach.exports import send_file_rows, template_hashes
 from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
 from pipelines.lib.outreach.state import load_night_state, outreach_nights
-from pipelines.lib.outreach.store import store_plan
+from pipelines.lib.outreach.store import night_head, store_plan
 from pipelines.lib.paths import ASSETS_DIR, PREVIEW_FOLDER, templates_dir
 from pipelines.lib.register import load_register
 from pipelines.lib.rendering import Renderer
@@ -79,6 +79,6 @@ def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_
         write_report(staged / "report.html", plan, con)
         write_send_files(staged, send_file_rows(plan, state), run_id=run_id,
                          code_version=code_version, template_hashes=template_hashes(plan),
-                         extra_files=["report.html"])
+                         extra_files=["report.html"], audit_chain=night_head(con, as_of))
     return OutreachResult("done", f"{len(plan.considered)} considered, {len(plan.sent)} sent",
                           staged, plan)

@@ -35,6 +35,10 @@ create table if not exists outreach.lo_alerts (
     reason varchar);
 create table if not exists outreach.nights (
     as_of_date date, run_id varchar, considered bigint, sent bigint, held_campaigns varchar);
+-- the audit chain's head after the night, and the sha256 of its send files' manifest
+alter table outreach.nights add column if not exists chain_records bigint;
+alter table outreach.nights add column if not exists chain_head varchar;
+alter table outreach.nights add column if not exists manifest_sha256 varchar;
 create table if not exists outreach.approvals (
     campaign_id varchar, as_of_date date, guard varchar, approved_by varchar,
     approved_at varchar);

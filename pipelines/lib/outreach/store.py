@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from pipelines.lib.audit_chain import GENESIS_HASH, VerifyResult, chain, verify
+from pipelines.lib.audit_chain import GENESIS_HASH, Anchor, VerifyResult, chain, verify
 from pipelines.lib.bulk import insert_rows
 from pipelines.lib.outreach.plan import NightPlan, audit_record
 from pipelines.lib.outreach.state import NightState, ensure_schema, rows
@@ -67,9 +68,13 @@ def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightStat
                 [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id,
                   a.loan_id, a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
                  for a in plan.lo_alerts])
-    con.execute("insert into outreach.nights values (?, ?, ?, ?, ?)",
+    # --- the chain's head after tonight, the anchor `xsell audit verify` checks the log against
+    head = linked[-1]["record_hash"] if linked else head
+    con.execute("insert into outreach.nights (as_of_date, run_id, considered, sent, "
+                "held_campaigns, chain_records, chain_head) values (?, ?, ?, ?, ?, ?, ?)",
                 [plan.as_of, run_id, len(plan.considered), len(plan.sent),
-                 json.dumps(plan.holds, sort_keys=True)])
+                 json.dumps(plan.holds, sort_keys=True), first_seq + len(linked), head])
+    # --- end of the chain's head
     return len(linked)
 
 
@@ -78,6 +83,22 @@ def audit_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         con, f"select {', '.join(AUDIT_COLUMNS)} from outreach.messages order by seq")]
 
 
-def verify_audit_log(con: duckdb.DuckDBPyConnection) -> VerifyResult:
-    """Check every record's hash and link, in the order of its sequence number."""
-    return verify(audit_rows(con))
+def night_head(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
+    """The chain's head a night recorded, as its send files' manifest carries it."""
+    records, head = con.execute("select chain_records, chain_head from outreach.nights "
+                                "where as_of_date = ?", [as_of]).fetchone()
+    return {"records": records, "head": head}
+
+
+def recorded_heads(con: duckdb.DuckDBPyConnection) -> list[Anchor]:
+    """The chain's head each night recorded when it appended its records."""
+    return [Anchor(records, head, f"night {as_of}") for as_of, records, head in con.execute(
+        "select as_of_date, chain_records, chain_head from outreach.nights "
+        "where chain_head is not null order by as_of_date").fetchall()]
+
+
+def verify_audit_log(con: duckdb.DuckDBPyConnection,
+                     more_anchors: Iterable[Anchor] = ()) -> VerifyResult:
+    """Check every record's hash and link, in the order of its sequence number, and the chain
+    against the heads the nights recorded (and `more_anchors`, kept outside the warehouse)."""
+    return verify(audit_rows(con), anchors=[*recorded_heads(con), *more_anchors])
