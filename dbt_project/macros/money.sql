@@ -13,6 +13,16 @@
     end
 {%- endmacro %}
 
+{# The scheduled balance after k level payments of `payment` on principal p at a monthly rate,
+   never below 0. #}
+{% macro scheduled_balance(p, payment, monthly_rate, k) -%}
+    greatest(0, case when {{ monthly_rate }} = 0
+        then {{ p }} - {{ payment }} * {{ k }}
+        else {{ p }} * power(1 + {{ monthly_rate }}, {{ k }})
+            - {{ payment }} * (power(1 + {{ monthly_rate }}, {{ k }}) - 1) / {{ monthly_rate }}
+    end)
+{%- endmacro %}
+
 {# Completed months from d1 to d2: (y2-y1)*12 + (m2-m1) - (1 if day2 < day1). #}
 {% macro completed_months(d1, d2) -%}
     ((year({{ d2 }}) - year({{ d1 }})) * 12 + (month({{ d2 }}) - month({{ d1 }}))

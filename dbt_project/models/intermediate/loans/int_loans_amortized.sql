@@ -36,14 +36,9 @@ select
     case when status = 'funded' then
         coalesce(
             current_upb,
-            {{ xsell.round_money(
-                "greatest(0, case when monthly_rate = 0
-                    then cast(original_amount as double) - cast(scheduled_payment as double) * payments_made
-                    else cast(original_amount as double) * power(1 + monthly_rate, payments_made)
-                        - cast(scheduled_payment as double)
-                          * (power(1 + monthly_rate, payments_made) - 1) / monthly_rate
-                end)"
-            ) }}
+            {{ xsell.round_money(xsell.scheduled_balance(
+                'cast(original_amount as double)', 'cast(scheduled_payment as double)',
+                'monthly_rate', 'payments_made')) }}
         )
     end as balance
 from timed
