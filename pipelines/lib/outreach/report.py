@@ -299,10 +299,14 @@ def _enrollments_and_calls(plan: NightPlan) -> str:
             + ".</p>")
 
 
-def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection) -> str:
-    """The report's HTML for the night of `plan`."""
+def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection,
+                  rows: list[dict] | None = None) -> str:
+    """The report's HTML for the night of `plan`. `rows`: the night's campaign_metrics_rows
+    when already computed from the stored plan (they equal those computed from the plan)."""
     campaigns, settings = _campaigns(plan), MetricsSettings.load()
-    rows = campaign_metrics_rows(con, plan.as_of, campaigns, settings, Tonight.from_plan(plan))
+    if rows is None:
+        rows = campaign_metrics_rows(con, plan.as_of, campaigns, settings,
+                                     Tonight.from_plan(plan))
     history = audience_history(con, plan.as_of, [r["campaign_id"] for r in rows],
                                HISTORY_NIGHTS)
     title = f"xsell night {plan.as_of.isoformat()}"
@@ -316,6 +320,7 @@ def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection) -> str:
             + "\n".join(sections) + "\n</body></html>\n")
 
 
-def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection) -> None:
+def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection,
+                 rows: list[dict] | None = None) -> None:
     """Write the night's report to `path` (ids and counts only)."""
-    path.write_text(render_report(plan, con), encoding="utf-8")
+    path.write_text(render_report(plan, con, rows), encoding="utf-8")
