@@ -45,6 +45,7 @@ STAGES = ("start", "ingest", "validate", "transform", "outreach", "export", "pub
 LINE = re.compile(r"^xsell (\w+)\s+(.*)$")
 REPORTED = re.compile(r"\bin (\d+(?:\.\d+)?)s\b")
 CONSIDERED = re.compile(r"(\d+) considered, (\d+) sent")
+RENDER_GATE = re.compile(r"render\+gate (\d+) messages over (\d+(?:\.\d+)?)s")
 TARGETS = {  # issue 6, for 1M loans / 10M events
     "wall_s": 90, "floor_ratio": 1.5, "peak_rss_gib": 4, "messages_per_s": 50_000,
     "incremental_share": 0.30, "incremental_wall_s": 30,
@@ -446,12 +447,17 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
     outreach = next((ln for ln in night.lines if ln.stage == "outreach"), None)
     considered = sent = None
     outreach_s = None
+    render_gate = None
     if outreach:
         m = CONSIDERED.search(outreach.text)
         if m:
             considered, sent = int(m.group(1)), int(m.group(2))
         r = REPORTED.search(outreach.text)
         outreach_s = float(r.group(1)) if r else None
+        g = RENDER_GATE.search(outreach.text)
+        if g and float(g.group(2)) > 0:
+            render_gate = {"messages": int(g.group(1)), "seconds": float(g.group(2)),
+                           "messages_per_s": round(int(g.group(1)) / float(g.group(2)))}
     counts = warehouse_counts(warehouse, night.as_of) if night.exit_code == 0 else {}
     if considered is None:
         considered = counts.get("messages")
@@ -467,6 +473,7 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
         "messages_considered": considered, "messages_sent": sent,
         "outreach_s": outreach_s,
         "messages_per_s": round(considered / outreach_s) if considered and outreach_s else None,
+        "render_gate": render_gate,  # gate, render and content checks alone
         "stages": stages, "warehouse": counts, "dbt": dbt_timing(night),
         "load_avg_start": night.load_start, "load_avg_end": night.load_end,
         "code": night.code,
@@ -565,7 +572,11 @@ def verdicts(size: dict) -> dict:
     if first and first["exit_code"] == 0:
         out["wall_s<=90"] = first["wall_s"] <= TARGETS["wall_s"]
         out["peak_rss<=4GiB"] = first["peak_rss_mib"] <= TARGETS["peak_rss_gib"] * 1024
-        if first.get("messages_per_s") is not None:
+        # The target is for rendering and gating: that step's own rate, when the night says it.
+        if (first.get("render_gate") or {}).get("messages_per_s") is not None:
+            out["render_gate_msgs_per_s>=50k"] = (first["render_gate"]["messages_per_s"]
+                                                  >= TARGETS["messages_per_s"])
+        elif first.get("messages_per_s") is not None:
             out["outreach_msgs_per_s>=50k"] = first["messages_per_s"] >= TARGETS["messages_per_s"]
     if size.get("floor_ratio") is not None:
         out["pipeline/floor<=1.5"] = size["floor_ratio"] <= TARGETS["floor_ratio"]
@@ -600,6 +611,11 @@ def print_report(results: dict, sizes: list[int]) -> None:
                   f"{_fmt(r['messages_considered']):>8} {_fmt(r['messages_per_s']):>7} | "
                   + " ".join(f"{_fmt(by_stage.get(s), '.1f'):>9}" for s in stage_names)
                   + flag)
+        for key in ("night1", "night2"):
+            g = (size.get(key) or {}).get("render_gate")
+            if g:
+                print(f"{'':>10} {key}: render+gate {g['messages']:,} messages in "
+                      f"{g['seconds']:.2f}s = {g['messages_per_s']:,} msgs/s")
         f = size.get("floor")
         if f:
             print(f"{n:>10,} {'floor':8} {f['wall_s']:>8.1f} {f['cpu_s']:>8.1f} "
