@@ -46,6 +46,9 @@ from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
 # Below this many due messages a second process costs more (fork, pickling) than it saves.
 PARALLEL_FROM = 4_000
+# XSELL_RENDER_PROCESSES=1 keeps the night in one process (a forked child's resident pages
+# are mostly its parent's, shared, yet a sum of RSS over the processes counts them twice).
+PROCESSES_SETTING = "XSELL_RENDER_PROCESSES"
 
 
 @dataclass
@@ -192,8 +195,8 @@ class NightPlanner:
         takes the second half while this process does the first; each message's decision
         depends only on the night's state, so the halves are independent."""
         args = (state, control, facts, holds, send_day)
-        if len(due) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or (
-                "fork" not in multiprocessing.get_all_start_methods()):
+        if len(due) < PARALLEL_FROM or os.environ.get(PROCESSES_SETTING, "2") == "1" or (
+                (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods()):
             return [self._consider(state, d, control, facts, holds, send_day) for d in due]
         global _JOB
         half = len(due) // 2
