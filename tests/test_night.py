@@ -174,3 +174,29 @@ def test_a_backfill_range_in_one_run_equals_the_nights_run_one_by_one(two_nights
     assert table(backfilled, query) == table(warehouse, query)
     audiences = "select * from marts.audience_heloc order by as_of_date, borrower_id"
     assert table(backfilled, audiences) == table(warehouse, audiences)
+
+
+def test_render_and_gate_split_over_two_processes_changes_no_byte(two_nights, tmp_path,
+                                                                   monkeypatch):
+    """A big night forks a second process for half of the messages: the send files, the
+    report and the audit rows are the same as when one process decides them all."""
+    from pipelines.lib.outreach import plan
+    from pipelines.lib.outreach.night import run_outreach
+
+    _, warehouse = two_nights
+    results = {}
+    for name, parallel_from in (("one", 10**9), ("two", 1)):
+        monkeypatch.setattr(plan, "PARALLEL_FROM", parallel_from)
+        copy = tmp_path / name / "warehouse.duckdb"
+        copy.parent.mkdir()
+        copy.write_bytes(warehouse.read_bytes())
+        with duckdb.connect(str(copy)) as con:
+            con.execute("drop schema outreach cascade")
+        files = {}
+        for night in (NIGHT_1, NIGHT_2):
+            done = run_outreach(copy, night, tmp_path / name / "exports", f"run-{night}", "v1")
+            assert done.status == "done"
+            files |= {f"{night}/{p.name}": digest(p) for p in sorted(done.staged.iterdir())}
+        results[name] = (files, table(copy, "select * from outreach.messages order by seq"))
+    assert results["one"][1], "the nights considered no message"
+    assert results["one"] == results["two"]

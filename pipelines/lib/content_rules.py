@@ -315,6 +315,11 @@ class _PhraseList:
     def __init__(self, phrases: Iterable[str], negations: tuple[str, ...] = ()) -> None:
         self.phrases = tuple(dict.fromkeys(" ".join(p.lower().split()) for p in phrases))
         self.negations = negations  # a hit right after one of these does not count
+        # Clean paragraphs are remembered by shape (every digit a 0) when no phrase or negation
+        # has a digit: a digit then only ever counts as "not a letter", whichever it is, so a
+        # paragraph and its shape hold the same phrases, and the paragraphs that quote a loan's
+        # numbers repeat.
+        self._by_shape = not any(ch.isdigit() for p in (*self.phrases, *negations) for ch in p)
         self._clean: set[str] = set()
         words = {
             p: [
@@ -339,9 +344,12 @@ class _PhraseList:
 
     def found_in(self, paragraphs: list[str]) -> list[str]:
         """The phrases that occur in these paragraphs, each once."""
-        fresh = [p for p in paragraphs if p not in self._clean]
-        if not fresh:
+        keys = [p.encode().translate(_ZEROS).decode() for p in paragraphs] if self._by_shape \
+            else paragraphs
+        fresh_keys = [k for k in keys if k not in self._clean]
+        if not fresh_keys:
             return []
+        fresh = [p for p, k in zip(paragraphs, keys, strict=True) if k not in self._clean]
         # A separator no phrase can span keeps the paragraphs apart in one scan.
         low = "\0".join(fresh).lower()
         found = []
@@ -360,7 +368,7 @@ class _PhraseList:
         if not found:
             if len(self._clean) > _CLEAN_LIMIT:
                 self._clean.clear()
-            self._clean.update(fresh)
+            self._clean.update(fresh_keys)
         return found
 
 

@@ -476,7 +476,14 @@ def build_campaign_metrics(con: duckdb.DuckDBPyConnection, as_of: date,
                            settings: MetricsSettings | None = None) -> int:
     """Write as_of's rows of marts.campaign_metrics and marts.campaign_message_reasons from
     the stored outreach rows, replacing that night's rows only. Returns the rows written."""
-    found = campaign_metrics_rows(con, as_of, campaigns, settings)
+    return store_campaign_metrics(con, as_of, campaign_metrics_rows(con, as_of, campaigns,
+                                                                    settings))
+
+
+def store_campaign_metrics(con: duckdb.DuckDBPyConnection, as_of: date,
+                           found: list[dict[str, Any]]) -> int:
+    """Replace as_of's rows of marts.campaign_metrics and marts.campaign_message_reasons with
+    `found` (campaign_metrics_rows of that night)."""
     con.execute(METRICS_DDL)
     columns = [d[0] for d in con.execute(
         "select * from marts.campaign_metrics limit 0").description]

@@ -16,6 +16,16 @@ from pipelines.lib.run_identity import code_version
 AUDIENCE_KEYS = [k for k in xsell_dbt_models.keys if k.path[-1].startswith("audience_")]
 
 
+def _render_gate(result) -> str:
+    """The gate, render and content-check step on its own: its messages and their rate."""
+    plan = result.plan
+    if not plan or not plan.considered or plan.render_gate_s <= 0:
+        return ""
+    n = len(plan.considered)
+    return (f"; render+gate {n} messages over {plan.render_gate_s:.2f}s "
+            f"({n / plan.render_gate_s:,.0f}/s)")
+
+
 @dg.asset(
     deps=AUDIENCE_KEYS,
     partitions_def=nightly,
@@ -31,7 +41,7 @@ def outreach_decisions(context: dg.AssetExecutionContext, night: NightSettings):
         as_of, run_id = current_night(con)
     result = run_outreach(night.working_path, as_of, night.exports_path, run_id,
                           code_version(), dry_run=night.dry_run)
-    stage("outreach", f"{result.notice} in {timer.seconds:.1f}s")
+    stage("outreach", f"{result.notice} in {timer.seconds:.1f}s{_render_gate(result)}")
     if result.plan and result.plan.holds:
         stage("holds", ", ".join(f"{c} held by {r}" for c, r in sorted(result.plan.holds.items())))
     with duckdb.connect(str(night.working_path), read_only=True) as con:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from pipelines.lib.campaigns import Campaign
@@ -40,6 +44,11 @@ from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
 
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
+# Below this many due messages a second process costs more (fork, pickling) than it saves.
+PARALLEL_FROM = 4_000
+# XSELL_RENDER_PROCESSES=1 keeps the night in one process (a forked child's resident pages
+# are mostly its parent's, shared, yet a sum of RSS over the processes counts them twice).
+PROCESSES_SETTING = "XSELL_RENDER_PROCESSES"
 
 
 @dataclass
@@ -76,6 +85,7 @@ class NightPlan:
     considered: list[Considered]
     lo_alerts: list[LoAlert]
     holds: dict[str, str] = field(default_factory=dict)  # campaign -> guard rule id
+    render_gate_s: float = 0.0  # wall seconds spent gating, rendering and checking content
 
     @property
     def sent(self) -> list[Considered]:
@@ -170,12 +180,49 @@ class NightPlanner:
             state.preferences, state.consent_events, state.dnc_numbers,
             state.loans.values(), state.as_of, self.register)
         holds = campaign_holds(state, self.campaigns, due, self.register)
-        considered = [self._consider(state, d, control, facts, holds, send_day) for d in due]
+        started = time.perf_counter()
+        considered = self._consider_all(state, due, control, facts, holds, send_day)
         self._cap(state, considered, facts)
+        render_gate_s = time.perf_counter() - started
         holds |= self._hold_unusual_volume(state, considered)
         alerts = self._lo_alerts(state, facts, send_day)
         state.rule_values.update(values)
-        return NightPlan(state.as_of, new, values, considered, alerts, holds)
+        return NightPlan(state.as_of, new, values, considered, alerts, holds, render_gate_s)
+
+    def _consider_all(self, state: NightState, due: list[DueStep], control: dict[str, bool],
+                      facts, holds: dict[str, str], send_day: date) -> list[Considered]:
+        """Every due message considered, in order. A big night splits in two: a forked child
+        takes the second half while this process does the first; each message's decision
+        depends only on the night's state, so the halves are independent."""
+        args = (state, control, facts, holds, send_day)
+        if len(due) < PARALLEL_FROM or os.environ.get(PROCESSES_SETTING, "2") == "1" or (
+                (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods()):
+            return [self._consider(state, d, control, facts, holds, send_day) for d in due]
+        global _JOB
+        half = len(due) // 2
+        _JOB = (self, due[half:], args)  # the child reads it from its copy of this process
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                second = pool.apply_async(_consider_forked)
+                first = [self._consider(state, d, control, facts, holds, send_day)
+                         for d in due[:half]]
+                outcomes = second.get()
+        finally:
+            _JOB = None
+        manifests: dict[str, MappingProxyType] = {}
+        for c in first:
+            if c.rendered:
+                manifests.setdefault(c.rendered.template_sha256, c.rendered.template_files)
+        for d, (mid, decision, reason, gated, rendered) in zip(due[half:], outcomes,
+                                                                  strict=True):
+            if rendered is not None:
+                files = manifests.setdefault(rendered.template_sha256,
+                                             MappingProxyType(rendered.template_files))
+                rendered = rendered._replace(template_files=files)
+            first.append(Considered(d, self.campaigns[d.enrollment.campaign_id], mid,
+                                    decision, reason, gated, rendered, d.enrollment.loan_id,
+                                    send_day))
+        return first
 
     def _hold_unusual_volume(self, state: NightState, considered: list[Considered]
                              ) -> dict[str, str]:
@@ -267,8 +314,15 @@ class NightPlanner:
         sends = [c for c in considered if c.decision == "send"]
         if not sends:
             return
-        pairs = [(self._candidate(state, c.due, c.campaign, c.message_id, False, c.send_day),
-                  c.gate) for c in sends]
+        # The cap reads a candidate's ids, order, channel and state only.
+        borrowers = state.borrowers
+        pairs = [(Candidate(
+            message_id=c.message_id, borrower_id=c.due.enrollment.borrower_id,
+            campaign_id=c.campaign.id, step=c.due.step,
+            channel=c.campaign.steps[c.due.step].channel, send_day=c.send_day,
+            priority=c.campaign.priority,
+            mailing_state=borrowers.get(c.due.enrollment.borrower_id, {}).get("mailing_state"),
+        ), c.gate) for c in sends]
         capped = apply_frequency_cap(pairs, state.sends_by_borrower, self.register)
         for c, decision in zip(sends, capped, strict=True):
             if decision.decision != "send":
@@ -309,6 +363,23 @@ class NightPlanner:
                                   sorted({c for c, _ in memberships}), decided.decision,
                                   decided.rule_id))
         return alerts
+
+
+_JOB: tuple | None = None  # (planner, due steps, _consider's arguments) for a forked child
+
+
+def _consider_forked() -> list[tuple]:
+    """In the child: the outcomes of _JOB's messages, small enough to send back (the
+    campaign and due step stay behind; a template manifest travels as a plain dict)."""
+    planner, due, (state, control, facts, holds, send_day) = _JOB
+    out = []
+    for d in due:
+        c = planner._consider(state, d, control, facts, holds, send_day)
+        rendered = c.rendered
+        if rendered is not None:
+            rendered = rendered._replace(template_files=dict(rendered.template_files))
+        out.append((c.message_id, c.decision, c.reason, c.gate, rendered))
+    return out
 
 
 def hold_campaigns(considered: list[Considered], holds: dict[str, str]) -> None:

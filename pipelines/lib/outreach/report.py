@@ -303,10 +303,15 @@ PREVIEW_NOTICE = ('<p id="preview" class="holds"><strong>PREVIEW (dry run)</stro
                   "night would do. Nothing was sent, enrolled or recorded.</p>")
 
 
-def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection, preview: bool = False) -> str:
-    """The report's HTML for the night of `plan`; a dry run's `preview` says so on top."""
+def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection,
+                  rows: list[dict] | None = None, preview: bool = False) -> str:
+    """The report's HTML for the night of `plan`; a dry run's `preview` says so on top.
+    `rows`: the night's campaign_metrics_rows when already computed from the stored plan
+    (they equal those computed from the plan)."""
     campaigns, settings = _campaigns(plan), MetricsSettings.load()
-    rows = campaign_metrics_rows(con, plan.as_of, campaigns, settings, Tonight.from_plan(plan))
+    if rows is None:
+        rows = campaign_metrics_rows(con, plan.as_of, campaigns, settings,
+                                     Tonight.from_plan(plan))
     history = audience_history(con, plan.as_of, [r["campaign_id"] for r in rows],
                                HISTORY_NIGHTS)
     title = f"xsell night {plan.as_of.isoformat()}" + (" PREVIEW" if preview else "")
@@ -322,6 +327,6 @@ def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection, preview: bool
 
 
 def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection,
-                 preview: bool = False) -> None:
+                 rows: list[dict] | None = None, preview: bool = False) -> None:
     """Write the night's report to `path` (ids and counts only)."""
-    path.write_text(render_report(plan, con, preview), encoding="utf-8")
+    path.write_text(render_report(plan, con, rows, preview), encoding="utf-8")
