@@ -3,7 +3,7 @@
 import csv
 import hashlib
 
-from pipelines.lib.paths import PROJECT_ROOT, TEMPLATES_DIR, SAMPLE_DIR
+from pipelines.lib.paths import PROJECT_ROOT, SAMPLE_DIR, TEMPLATES_DIR
 
 
 def test_the_sample_declares_its_night():

@@ -8,7 +8,10 @@ import yaml
 
 from pipelines.lib.campaigns import (
     AnyOf,
-    CampaignConfigError, Condition, load_campaign, load_campaigns,
+    CampaignConfigError,
+    Condition,
+    load_campaign,
+    load_campaigns,
 )
 from pipelines.lib.paths import ASSETS_DIR
 

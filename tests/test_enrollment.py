@@ -5,7 +5,13 @@ from decimal import Decimal
 
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.enrollment import (
-    StepRecord, enroll, in_control_group, is_finished, may_enroll, message_id, next_due,
+    StepRecord,
+    enroll,
+    in_control_group,
+    is_finished,
+    may_enroll,
+    message_id,
+    next_due,
 )
 
 CAMPAIGNS = load_campaigns()
