@@ -5,7 +5,10 @@
 {% macro register_spark_sources() %}
   {%- if execute and target.type == 'spark' -%}
     {%- set root = env_var('XSELL_SPARK_HOME', 'target/spark') ~ '/sources' -%}
-    {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
+    {#- outreach.* and the metrics tables are sources only for the docs: Python writes them
+        after dbt, and no model reads them -#}
+    {%- for source in graph.sources.values() | sort(attribute='unique_id')
+        if source.schema in ('raw', 'validation', 'ops') -%}
       {%- set table = source.schema ~ '.' ~ source.identifier -%}
       {%- do run_query('create database if not exists ' ~ source.schema) -%}
       {%- do run_query('drop table if exists ' ~ table) -%}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from pipelines.lib.campaigns import load_campaigns
@@ -32,10 +34,20 @@ def ensure_manifest(project_dir: Path, manifest_path: Path) -> None:
         return
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
-         str(project_dir), "--vars", variables]
-    )
-    if not result.success:
-        raise RuntimeError(f"dbt parse failed for {project_dir}: {result.exception}")
-    parsed_with.write_text(parse_key)
+    # Parse into a private folder and move the files in whole: another process (a night on
+    # another warehouse) may be reading the manifest or parsing at the same moment.
+    target = manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        result = dbtRunner().invoke(
+            ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
+             str(project_dir), "--target-path", str(scratch), "--vars", variables]
+        )
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed for {project_dir}: {result.exception}")
+        (scratch / parsed_with.name).write_text(parse_key)
+        for name in ("partial_parse.msgpack", manifest_path.name, parsed_with.name):
+            os.replace(scratch / name, target / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
