@@ -11,6 +11,7 @@ from pipelines.lib.enrollment import DueStep, enroll
 from pipelines.lib.outreach.guards import campaign_holds, volume_holds
 from pipelines.lib.outreach.state import NightState
 from pipelines.lib.register import load_register
+from tests.support.landing_zone import append_rows
 
 NIGHT = date(2026, 11, 27)
 CAMPAIGNS = load_campaigns()
@@ -102,18 +103,6 @@ def night_date(n: int) -> date:
 
 def _months_before(day: date, months: int) -> date:
     return day.replace(year=day.year - months // 12)  # whole years only, as used here
-
-
-def _append(zone, source: str, rows: list[dict]) -> None:
-    import csv
-
-    path = zone / f"{source}.csv"
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle))
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        for row in rows:
-            writer.writerow({c: "" for c in header} | {k: str(v) for k, v in row.items()})
 
 
 def _loan(loan_id: str, closed: date, **extra) -> dict:
@@ -220,9 +209,9 @@ class Nights:
     def run(self) -> None:
         for n in range(LAST + 1):
             loans, borrowers = _welcome(n)
-            _append(self.zone, "borrowers", [
+            append_rows(self.zone, "borrowers", [
                 {**landing_defaults("borrowers"), **b} for b in borrowers])
-            _append(self.zone, "loans", [{**landing_defaults("loans"), **loan}
+            append_rows(self.zone, "loans", [{**landing_defaults("loans"), **loan}
                                          for loan in loans])
             if n == JUSTIFIED:
                 self.justify_welcome()

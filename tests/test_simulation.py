@@ -5,7 +5,6 @@ the landing zone growing as a lender's would. The assertions read the warehouse 
 files back.
 """
 
-import csv
 import hashlib
 import json
 import shutil
@@ -19,6 +18,7 @@ from pipelines.cli import main
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.paths import TEMPLATES_DIR
 from pipelines.lib.sample import write_sample
+from tests.support.landing_zone import append_rows
 
 pytestmark = pytest.mark.slow
 
@@ -28,16 +28,6 @@ NIGHTS = 24
 EDIT_NIGHT, APPROVAL_NIGHT = 10, 18
 FIRST = date.today() - timedelta(days=NIGHTS + 2)
 CAMPAIGNS = load_campaigns()
-
-
-def append_rows(zone: Path, source: str, rows: list[dict]) -> None:
-    path = zone / f"{source}.csv"
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle))
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        for row in rows:
-            writer.writerow({c: "" for c in header} | row)
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:

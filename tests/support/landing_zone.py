@@ -40,3 +40,15 @@ def write_landing_zone(folder: Path, as_of: date, **sources: list[dict]) -> Path
                                 | DEFAULTS.get(name, {}) | {k: str(v) for k, v in row.items()})
     (folder / "_as_of").write_text(as_of.isoformat() + "\n")
     return folder
+
+
+def append_rows(zone: Path, source: str, rows: list[dict]) -> None:
+    """Append rows to `<zone>/<source>.csv` as a lender's next drop would: columns by the
+    file's header, absent ones empty."""
+    path = zone / f"{source}.csv"
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle))
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        for row in rows:
+            writer.writerow({c: "" for c in header} | {k: str(v) for k, v in row.items()})
