@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,9 +74,8 @@ def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_
 
 def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_version: str,
                   dry_run: bool) -> OutreachResult:
-    # A run killed after staging left private send files behind; they hold personal data.
-    for leftover in exports.glob(f".{as_of.isoformat()}.staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    # A crashed run's staging folders were released or deleted at ingest, under the writer
+    # lock (send_release.release_committed): deleting them here could lose committed files.
     with duckdb.connect(str(warehouse)) as con:
         done = outreach_nights(con)
         if done and as_of < done[-1]:
