@@ -15,6 +15,7 @@ import pytest
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.enrollment import DueStep, Enrollment
 from pipelines.lib.metrics_charts import ENTERED, PALETTE
+from pipelines.lib.metrics_reach import judge_reach
 from pipelines.lib.outreach.plan import Considered, LoAlert, NightPlan
 from pipelines.lib.outreach.report import write_report
 from tests.test_metrics import CAMPAIGNS, ENROLLMENTS, MESSAGES, N3, build_history
@@ -262,3 +263,18 @@ def test_a_fair_lending_hold_shows_in_the_reach_table(stored, tmp_path):
     row = table[table.index('<td class="t">refinance</td>'):]
     assert row[:row.index("</tr>")].endswith('<td class="held">HELD</td>')
     assert "borrowers in majority-minority tracts were reached less" in text
+
+
+def test_a_fair_lending_hold_shows_the_batch_it_was_held_on(stored, tmp_path):
+    """Nothing of a held batch is sent, so the stored reach counts nobody reached; the row
+    shows instead the figures the guard judged: 10 of 40 against 40 of 50. AIR = 0.25 / 0.80
+    = 0.3125; pooled p = 50/90, z = (0.25 − 0.80) / √(p(1−p)(1/40 + 1/50)) = −5.22."""
+    plan = plan_for(N3, {"refinance": "fair_lending.reach"})
+    plan.reach_held = {"refinance": judge_reach("refinance", N3, 30, (40, 10), (50, 40))}
+    write_report(tmp_path / "r.html", plan, stored)
+    text = (tmp_path / "r.html").read_text()
+    table = text[text.index("<h2>Fair-lending reach</h2>"):]
+    row = table[table.index('<td class="t">refinance</td>'):]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row[:row.index("</tr>")])
+    assert cells == ["refinance", "40", "10", "25.0 %", "50", "40", "80.0 %", "0.31", "-5.22",
+                     "HELD"]

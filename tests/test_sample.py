@@ -9,10 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from pipelines.lib.sample import write_sample
+from pipelines.lib.sample.generate import build_landing_zone
+from pipelines.lib.sample.geography import MARKET_INDEX
+from pipelines.lib.sample.tracts import build_tracts
 from tests.support.rules_oracle import oracle
 
 AS_OF = date(2026, 11, 27)
@@ -684,3 +688,49 @@ def test_a_book_smaller_than_the_planted_cases_stays_consistent(tmp_path):
 def test_an_unknown_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="fmt"):
         write_sample(tmp_path, loans=10, fmt="xlsx")
+
+
+# ----------------------------------------------------------------------- fair-lending mix
+
+
+def test_tracts_follow_their_countys_census_mix():
+    pool = build_tracts(np.random.default_rng(1), 45_000)  # 300 tracts a market
+    # 2020 Census, share of residents not non-Hispanic white: Miami-Dade 87 %, El Paso 88 %,
+    # Los Angeles 74 %, Chittenden (Burlington) 14 %, Spokane 18 %
+    census = {"miami": 87, "el_paso": 88, "los_angeles": 74, "burlington": 14, "spokane": 18}
+    for market, share in census.items():
+        first = pool.first[MARKET_INDEX[market]]
+        tracts = pool.minority_pct[first : first + pool.size]
+        assert abs(tracts.mean() - share) < 8, market  # about 5 standard errors
+        # segregated: tracts spread far from the county's share (the Beta's sd is 18 to 23)
+        assert tracts.std() > 12, market
+
+
+def test_loans_in_majority_minority_tracts_carry_higher_rates():
+    """MINORITY_TRACT_PRICING: 0.008 pp per point of minority share, on top of the survey rate
+    in force at close. Worked out from the frames: the gap in (note rate − survey rate) between
+    the sides is 0.008 × the gap in their mean minority share."""
+    frames = build_landing_zone(2000, 7, AS_OF, 3.0, Path("/nonexistent"))
+    survey = frames["market_rates"].filter(product="fixed_30").sort("rate_date")
+    loans = (
+        frames["loans"]
+        .filter(
+            pl.col("loan_id").str.contains(r"^L\d+$"),  # the random book, not planted cases
+            status="funded", rate_type="fixed", term_months=360,
+        )
+        .join(frames["census_tracts"], left_on="property_census_tract", right_on="census_tract")
+        .sort("close_date")
+        .join_asof(survey, left_on="close_date", right_on="rate_date")
+        .with_columns(
+            above=(pl.col("note_rate") - pl.col("rate")).cast(pl.Float64),
+            majority_minority=pl.col("minority_pct") >= 50,
+        )
+        .group_by("majority_minority")
+        .agg(pl.len(), pl.col("above").mean(), pl.col("minority_pct").cast(pl.Float64).mean())
+    )
+    sides = {r["majority_minority"]: r for r in loans.to_dicts()}
+    assert min(r["len"] for r in sides.values()) > 300
+    expected = 0.008 * (sides[True]["minority_pct"] - sides[False]["minority_pct"])
+    observed = sides[True]["above"] - sides[False]["above"]
+    assert expected > 0.3
+    assert abs(observed - expected) < 0.07  # about 3.5 standard errors of the difference

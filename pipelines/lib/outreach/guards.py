@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from statistics import median
+from typing import TYPE_CHECKING
 
 from pipelines.lib.campaigns import Campaign
 from pipelines.lib.enrollment import DueStep
 from pipelines.lib.outreach.state import NightState
 from pipelines.lib.register import Register
+
+if TYPE_CHECKING:
+    from pipelines.lib.metrics_reach import Reach
 
 
 def campaign_holds(state: NightState, campaigns: dict[str, Campaign], due: list[DueStep],
@@ -47,10 +51,11 @@ def volume_holds(state: NightState, campaigns: dict[str, Campaign],
 
 
 def reach_holds(con, state: NightState, campaigns: dict[str, Campaign], sends: dict[str, list[str]],
-                register: Register) -> dict[str, str]:
+                register: Register) -> dict[str, Reach]:
     """fair_lending.reach: a campaign that reaches borrowers in majority-minority tracts less
     than the rest is held until a reviewer's justification is in its configuration (or the
-    held night is approved with `xsell approve --guard fair_lending.reach`)."""
+    held night is approved with `xsell approve --guard fair_lending.reach`). Returns each held
+    campaign with the figures it was held on: tonight's batch as it would have been sent."""
     from pipelines.lib.metrics_reach import fair_lending_reach, reach_params
 
     params = reach_params(register)
@@ -59,6 +64,7 @@ def reach_holds(con, state: NightState, campaigns: dict[str, Campaign], sends: d
         campaign = campaigns[cid]
         if campaign.fair_lending_review or (cid, "fair_lending.reach") in state.approved_holds:
             continue
-        if fair_lending_reach(con, state.as_of, cid, tonight_sent=borrowers, **params).held:
-            holds[cid] = "fair_lending.reach"
+        reach = fair_lending_reach(con, state.as_of, cid, tonight_sent=borrowers, **params)
+        if reach.held:
+            holds[cid] = reach
     return holds

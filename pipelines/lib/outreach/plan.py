@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.lib.campaigns import Campaign
 from pipelines.lib.content_rules import ContentBlocked, ContentRules, check_content
@@ -42,6 +42,9 @@ from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_ho
 from pipelines.lib.outreach.state import NightState, json_values
 from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
+
+if TYPE_CHECKING:
+    from pipelines.lib.metrics_reach import Reach
 
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
 # Below this many due messages a second process costs more (fork, pickling) than it saves.
@@ -86,6 +89,8 @@ class NightPlan:
     lo_alerts: list[LoAlert]
     holds: dict[str, str] = field(default_factory=dict)  # campaign -> guard rule id
     render_gate_s: float = 0.0  # wall seconds spent gating, rendering and checking content
+    # campaign -> the fair-lending reach its fair_lending.reach hold was decided on
+    reach_held: dict[str, Reach] = field(default_factory=dict)
 
     @property
     def sent(self) -> list[Considered]:
@@ -239,7 +244,8 @@ class NightPlanner:
         sends: dict[str, list[str]] = {}
         for c in plan.sent:
             sends.setdefault(c.campaign.id, []).append(c.due.enrollment.borrower_id)
-        holds = reach_holds(con, state, self.campaigns, sends, self.register)
+        plan.reach_held = reach_holds(con, state, self.campaigns, sends, self.register)
+        holds = dict.fromkeys(plan.reach_held, "fair_lending.reach")
         hold_campaigns(plan.considered, holds)
         plan.holds |= holds
 

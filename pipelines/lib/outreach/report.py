@@ -227,7 +227,14 @@ def _fair_lending(rows: list[dict], plan: NightPlan, campaigns: dict[str, Campai
     for r in rows:
         n1, x1 = r["reach_minority_eligible"], r["reach_minority_reached"]
         n2, x2 = r["reach_other_eligible"], r["reach_other_reached"]
-        if plan.holds.get(r["campaign_id"]) == "fair_lending.reach":
+        air, z = r["reach_air"], r["reach_z"]
+        if (judged := plan.reach_held.get(r["campaign_id"])) is not None:
+            # nothing of a held batch was sent: show the batch the hold was decided on
+            n1, x1, n2, x2 = (judged.minority_eligible, judged.minority_reached,
+                              judged.other_eligible, judged.other_reached)
+            air, z = judged.air, judged.z
+            status = _held_cell("HELD")
+        elif plan.holds.get(r["campaign_id"]) == "fair_lending.reach":
             status = _held_cell("HELD")
         elif r["reach_flagged"]:
             reviewed = getattr(campaigns.get(r["campaign_id"]), "fair_lending_review", None)
@@ -238,15 +245,17 @@ def _fair_lending(rows: list[dict], plan: NightPlan, campaigns: dict[str, Campai
             status = "ok"
         body.append([r["campaign_id"], n1, x1, _pct(x1 / n1 if n1 else None), n2, x2,
                      _pct(x2 / n2 if n2 else None),
-                     "–" if r["reach_air"] is None else f"{r['reach_air']:.2f}",
-                     "–" if r["reach_z"] is None else f"{r['reach_z']:+.2f}", status])
+                     "–" if air is None else f"{air:.2f}",
+                     "–" if z is None else f"{z:+.2f}", status])
     return ("<h2>Fair-lending reach</h2>"
             f'<p class="note">Borrowers, not messages, over the trailing '
             f"{params['trailing_nights']} nights: eligible borrowers with a known census "
             f"tract, and those sent at least one message. Majority-minority: minority share "
             f"≥ {params['majority_minority_pct']} %. Held when each side has at least "
             f"{params['min_each_side']} borrowers and AIR &lt; {params['min_air']:.2f} or "
-            f"z &lt; {params['min_z']:.0f}.</p>"
+            f"z &lt; {params['min_z']:.0f}. A held campaign sent nothing tonight: its row "
+            "counts tonight's batch as it would have been sent, the figures it was held on."
+            "</p>"
             + _table(["campaign", "minority eligible", "reached", "rate", "other eligible",
                       "reached", "rate", "AIR", "z", "status"], body))
 
