@@ -57,7 +57,9 @@ Funnel (to date): `borrowers_eligible_to_date` (ever in the audience) →
 `borrowers_converted_to_date`.
 
 Fair-lending reach: `reach_*` columns, as in `pipelines/lib/metrics_reach.py` (trailing 30
-nights; `reach_flagged` is what the numbers alone say, before any recorded review).
+nights; `reach_flagged` is what the numbers alone say, before any recorded review). A campaign
+held tonight sent nothing, so its row counts none of tonight's batch; the report shows the
+batch the hold was decided on.
 
 Portfolio figures (the same on every campaign's row of a night; loans describe *now*, so a
 loan paid off after as_of still counts as held on as_of):
