@@ -53,7 +53,7 @@ class TractPool:
         # Market m's tracts cover (m, m + 1] of one axis, each as wide as its weight.
         edges = (np.arange(len(by_market))[:, None] + by_market / by_market[:, -1:]).ravel()
         tract = np.searchsorted(edges, market + rng.random(len(market)), side="right")
-        return np.minimum(tract, self.first[market] + self.size - 1)  # u = 1 - ε rounding
+        return np.minimum(tract, self.first[market] + self.size - 1)  # m + u rounded to m + 1
 
     def code(self, tract: np.ndarray) -> pl.Series:
         return self.codes.gather(pl.Series(tract))
