@@ -16,6 +16,7 @@ import csv
 import io
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,9 +146,13 @@ def test_heloc_under_reaches_minority_tracts_and_is_held(nights):
     holds = report[report.index('<section id="holds"'):]
     holds = holds[:holds.index("</section>")]
     assert ">heloc</td>" in holds and '<td class="held">fair_lending.reach</td>' in holds
+    # its row shows the batch it was held on (nothing of it was sent)
     fair = report[report.index("<h2>Fair-lending reach</h2>"):]
-    heloc_row = fair[fair.index(">heloc</td>"):]
-    assert heloc_row[:heloc_row.index("</tr>")].endswith('<td class="held">HELD</td>')
+    heloc_row = fair[fair.rindex("<tr>", 0, fair.index(">heloc</td>")):]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", heloc_row[:heloc_row.index("</tr>")])
+    (n1, x1), (n2, x2) = judged.minority, judged.other
+    assert [cells[i] for i in (0, 1, 2, 4, 5, 7, 9)] == [
+        "heloc", str(n1), str(x1), str(n2), str(x2), f"{judged.air:.2f}", "HELD"]
 
 
 def test_the_justification_releases_heloc(nights):
