@@ -23,15 +23,18 @@ CHANNEL_DISCLOSURE = {"email": "canspam_footer", "sms": "sms_optout"}
 CONSENT_CHANNEL = {"email": "email", "sms": "sms", "phone": "phone", "mail": "mail"}
 
 
-def _sends(con: duckdb.DuckDBPyConnection, as_of: date) -> list[dict]:
-    return rows(con, "select * from outreach.messages where as_of_date = ? and decision = "
-                     "'send' order by seq", [as_of])
+# Tonight's sends, as a subquery: the checks join to it in DuckDB rather than pass ids back.
+SENDS = "from outreach.messages where as_of_date = ? and decision = 'send'"
+
+
+def _sends(con: duckdb.DuckDBPyConnection, as_of: date, columns: str) -> list[dict]:
+    return rows(con, f"select {columns} {SENDS} order by seq", [as_of])
 
 
 def missing_disclosures(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     campaigns = load_campaigns()
     bad = []
-    for s in _sends(con, as_of):
+    for s in _sends(con, as_of, "message_id, campaign_id, step, channel, disclosures"):
         have = set(json.loads(s["disclosures"] or "[]"))
         campaign = campaigns[s["campaign_id"]]
         step = campaign.steps[s["step"]]
@@ -45,18 +48,17 @@ def missing_disclosures(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str
 
 
 def sends_to_opted_out(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
-    sends = _sends(con, as_of)
-    ids = sorted({s["borrower_id"] for s in sends})
-    if not ids:
+    sends = _sends(con, as_of, "message_id, channel, borrower_id")
+    if not sends:
         return []
-    marks = ", ".join("?" for _ in ids)
+    sent_to = f"borrower_id in (select borrower_id {SENDS})"
     prefs, events = {}, {}
-    for r in rows(con, f"select * from staging.stg_raw__contact_preferences "
-                       f"where borrower_id in ({marks})", ids):
+    for r in rows(con, f"select borrower_id, channel, action, recorded_at "
+                       f"from staging.stg_raw__contact_preferences where {sent_to}", [as_of]):
         prefs.setdefault(r["borrower_id"], []).append(r)
-    for r in rows(con, f"select * from staging.stg_raw__engagement_events where event_type in "
-                       f"('sms_reply', 'email_bounce', 'unsubscribe') and borrower_id in "
-                       f"({marks})", ids):
+    for r in rows(con, f"select event_id, borrower_id, event_type, occurred_at, detail "
+                       f"from staging.stg_raw__engagement_events where event_type in "
+                       f"('sms_reply', 'email_bounce', 'unsubscribe') and {sent_to}", [as_of]):
         events.setdefault(r["borrower_id"], []).append(r)
     bad = []
     for s in sends:
@@ -71,13 +73,17 @@ def sends_to_opted_out(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]
 def calls_outside_window(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     windows = CallingWindows.load()
     bad = []
-    for s in _sends(con, as_of):
-        if s["channel"] not in ("sms", "phone"):
-            continue
+    # each text or call with its borrower's mailing state, read in one query
+    for s in rows(con, f"""
+            select m.message_id, m.scheduled_for, m.timezone, b.mailing_state
+            from (select seq, message_id, scheduled_for, timezone, borrower_id {SENDS}
+                  and channel in ('sms', 'phone')) m
+            left join (select borrower_id, first(mailing_state) as mailing_state
+                       from staging.stg_raw__borrowers group by borrower_id) b
+              using (borrower_id)
+            order by m.seq""", [as_of]):
         at = datetime.fromisoformat(s["scheduled_for"])
-        state = rows(con, "select mailing_state from staging.stg_raw__borrowers "
-                          "where borrower_id = ?", [s["borrower_id"]])
-        mailing_state = state[0]["mailing_state"] if state else None
+        mailing_state = s["mailing_state"]
         for zone in json.loads(s["timezone"]):
             local = at.astimezone(ZoneInfo(zone))
             window = windows.window(local.date(), mailing_state)

@@ -154,7 +154,6 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
     last_alert = {r["borrower_id"]: r["send_day"] for r in rows(con, """
         select borrower_id, max(send_day) as send_day from outreach.lo_alerts
         where decision = 'send' and as_of_date < ? group by borrower_id""", [as_of])}
-    phones = {b["phone"] for b in borrowers.values() if b.get("phone")}
     # `xsell approve` releases a held batch for the night after the one it was held on
     holds = {(r["campaign_id"], r["guard"]) for r in rows(
         con, "select campaign_id, guard from outreach.approvals where as_of_date between ? "
@@ -164,13 +163,16 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
         records=records, features=features, loans=loans, borrowers=borrowers,
         officers=officers, conversions=conversions, sends_by_borrower=sends,
         approved_templates=approved, last_lo_alert=last_alert,
-        preferences=rows(con, f"select * from staging.stg_raw__contact_preferences "
-                              f"where {in_night}"),
+        # consent reads these columns only (consent.py); the events' other columns are derived
+        preferences=rows(con, f"select borrower_id, channel, action, recorded_at "
+                              f"from staging.stg_raw__contact_preferences where {in_night}"),
         consent_events=rows(con, f"""
-            select * from staging.stg_raw__engagement_events
+            select event_id, borrower_id, event_type, occurred_at, detail
+            from staging.stg_raw__engagement_events
             where event_type in ('sms_reply', 'email_bounce', 'unsubscribe') and {in_night}"""),
-        dnc_numbers=[r for r in rows(con, "select * from staging.stg_raw__dnc_numbers")
-                     if r["phone"] in phones],
+        dnc_numbers=rows(con, f"""
+            select * from staging.stg_raw__dnc_numbers where phone in (
+                select phone from staging.stg_raw__borrowers where {in_night})"""),
         approved_holds=holds,
         nightly_sends={k: dict(v) for k, v in nightly.items()},
         nights_run=[n for n in outreach_nights(con) if n < as_of],

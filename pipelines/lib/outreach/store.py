@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -32,15 +31,6 @@ LO_ALERT_COLUMNS = (
     "as_of_date", "send_day", "loan_officer_id", "borrower_id", "loan_id", "engagement_score",
     "campaigns", "decision", "reason",
 )
-
-
-def _plain(value: Any) -> Any:
-    """A stored value as the JSON the record was hashed from."""
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def chain_head(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
@@ -79,8 +69,10 @@ def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightStat
 
 
 def audit_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in r.items()} for r in rows(
-        con, f"select {', '.join(AUDIT_COLUMNS)} from outreach.messages order by seq")]
+    # as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
+    columns = ", ".join("cast(as_of_date as varchar) as as_of_date" if c == "as_of_date" else c
+                        for c in AUDIT_COLUMNS)
+    return rows(con, f"select {columns} from outreach.messages order by seq")
 
 
 def night_head(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
