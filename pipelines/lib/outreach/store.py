@@ -47,10 +47,11 @@ def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightStat
                 [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id,
                   e.enrolled_on, e.control, e.rate_spread_bps, e.config_sha256,
                   plan.rule_values[e.enrollment_id]] for e in plan.new_enrollments])
-    records = sorted((audit_record(c, state, run_id, code_version) for c in plan.considered),
-                     key=lambda r: (r["campaign_id"], r["step"], r["message_id"]))
+    # Records are made one at a time as the chain links them: only the linked copy is kept.
+    in_order = sorted(plan.considered, key=lambda c: (c.campaign.id, c.due.step, c.message_id))
     head, first_seq = chain_head(con)
-    linked = chain(records, head, first_seq)
+    linked = chain((audit_record(c, state, run_id, code_version) for c in in_order),
+                   head, first_seq)
     insert_rows(con, "outreach.messages", AUDIT_COLUMNS,
                 [[r[c] for c in AUDIT_COLUMNS] for r in linked])
     send_day = plan.as_of.toordinal() + 1
