@@ -77,6 +77,10 @@ def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code
     # A crashed run's staging folders were released or deleted at ingest, under the writer
     # lock (send_release.release_committed): deleting them here could lose committed files.
     with duckdb.connect(str(warehouse)) as con:
+        # DuckDB keeps the memory of a finished query (the staging views' windows over every
+        # event) until its allocator is flushed; background threads hand it back to the OS, so
+        # it is not carried through the night, nor into the forked renderer.
+        con.execute("set allocator_background_threads = true")
         done = outreach_nights(con)
         if done and as_of < done[-1]:
             return OutreachResult("skipped", f"backfill of {as_of}: outreach already ran for "
