@@ -206,14 +206,19 @@ class NightPlanner:
         global _JOB
         half = len(due) // 2
         _JOB = (self, due[half:], args)  # the child reads it from its copy of this process
+        pool = multiprocessing.get_context("fork").Pool(1)
         try:
-            with multiprocessing.get_context("fork").Pool(1) as pool:
-                second = pool.apply_async(_consider_forked)
-                first = [self._consider(state, d, control, facts, holds, send_day)
-                         for d in due[:half]]
-                outcomes = second.get()
+            second = pool.apply_async(_consider_forked)
+            first = [self._consider(state, d, control, facts, holds, send_day)
+                     for d in due[:half]]
+            outcomes = second.get()
         finally:
             _JOB = None
+            # The child is let exit on its own. Pool's context manager would terminate() it,
+            # which holds the task queue's lock and relies on SIGTERM to end the child: a night
+            # started with SIGTERM ignored (inherited by the child) then waits forever.
+            pool.close()
+            pool.join()
         manifests: dict[str, MappingProxyType] = {}
         for c in first:
             if c.rendered:
