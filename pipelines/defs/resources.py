@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from pipelines.defs.transform.project import xsell_dbt
 from pipelines.lib import warehouse as warehouse_file
@@ -41,9 +44,19 @@ class NightSettings(dg.ConfigurableResource):
         return Path(self.exports).resolve()
 
 
+class InstalledDbt(DbtCliResource):
+    """The dbt installed beside this Python. dagster-dbt would learn its version by running
+    `dbt --version`: a second dbt start-up, which also asks PyPI for the latest release (6 s a
+    night on a busy machine). The installed dbt-core package says the same at once."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(installed_version("dbt-core"))
+
+
 def dbt_resource(target: str) -> DbtCliResource:
     """dbt on a target of profiles.yml: `duckdb` (the default) or `spark`."""
-    return DbtCliResource(
+    return InstalledDbt(
         project_dir=xsell_dbt, profiles_dir=str(xsell_dbt.profiles_dir), target=target,
         # the dbt installed beside this Python, whether or not its bin is on PATH
         dbt_executable=str(Path(sys.executable).parent / "dbt"),

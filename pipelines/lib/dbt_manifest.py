@@ -21,12 +21,15 @@ def _newest_source(project_dir: Path) -> float:
     return max(p.stat().st_mtime for p in files)
 
 
-def ensure_manifest(project_dir: Path, manifest_path: Path) -> None:
-    """Run `dbt parse` in-process, with the nightly vars, when the manifest is missing, older
-    than the project, or was parsed with other campaign settings."""
+def ensure_manifest(project_dir: Path, manifest_path: Path, target: str) -> None:
+    """Run `dbt parse` in-process, with the nightly vars and target, when the manifest is
+    missing, older than the project, or was parsed with other campaign settings."""
     variables = json.dumps(dbt_vars(load_campaigns()), sort_keys=True)
-    # dbt also re-parses when the rendered profile changes, and the profile holds the path.
-    parse_key = json.dumps({"vars": variables, "warehouse": os.getenv("XSELL_WAREHOUSE")})
+    # dbt also re-parses when the rendered profile changes, and the profile holds the path;
+    # and when the --target differs (it hashes the argument with the vars), so the parse names
+    # the target each night's `dbt build` names.
+    parse_key = json.dumps({"vars": variables, "warehouse": os.getenv("XSELL_WAREHOUSE"),
+                            "target": target})
     parsed_with = manifest_path.with_name("xsell_parse_key.json")
     if (manifest_path.exists() and parsed_with.exists()
             and parsed_with.read_text() == parse_key
@@ -36,18 +39,19 @@ def ensure_manifest(project_dir: Path, manifest_path: Path) -> None:
 
     # Parse into a private folder and move the files in whole: another process (a night on
     # another warehouse) may be reading the manifest or parsing at the same moment.
-    target = manifest_path.parent
-    target.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    folder = manifest_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=folder))
     try:
         result = dbtRunner().invoke(
             ["parse", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
-             str(project_dir), "--target-path", str(scratch), "--vars", variables]
+             str(project_dir), "--target-path", str(scratch), "--vars", variables,
+             "--target", target]
         )
         if not result.success:
             raise RuntimeError(f"dbt parse failed for {project_dir}: {result.exception}")
         (scratch / parsed_with.name).write_text(parse_key)
         for name in ("partial_parse.msgpack", manifest_path.name, parsed_with.name):
-            os.replace(scratch / name, target / name)
+            os.replace(scratch / name, folder / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -9,9 +9,6 @@ from dagster_dbt import DbtProject
 from pipelines.lib.dbt_manifest import ensure_manifest
 from pipelines.lib.paths import DBT_PROJECT_DIR
 
-xsell_dbt = DbtProject(
-    project_dir=DBT_PROJECT_DIR,
-    profiles_dir=DBT_PROJECT_DIR,
-    target=os.getenv("XSELL_TARGET", "duckdb"),
-)
-ensure_manifest(DBT_PROJECT_DIR, xsell_dbt.manifest_path)
+TARGET = os.getenv("XSELL_TARGET", "duckdb")
+xsell_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=TARGET)
+ensure_manifest(DBT_PROJECT_DIR, xsell_dbt.manifest_path, TARGET)

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+-- A table, not a view: its window over every drop runs once a night, and the features, the
+-- audiences and the outreach stage read it several times.
 select
     borrower_id,
     first_name,

@@ -1,4 +1,4 @@
--- An event_id delivered twice is one event; the first delivery (by file, then time) counts.
+-- Each engagement event once: its first delivery (stg_raw__engagement_deliveries).
 select
     event_id,
     borrower_id,
@@ -7,18 +7,5 @@ select
     occurred_at,
     occurred_on,
     detail
-from (
-    select
-        event_id,
-        borrower_id,
-        campaign_id,
-        lower(event_type) as event_type,
-        {{ xsell.utc_timestamp('occurred_at') }} as occurred_at,
-        cast({{ xsell.utc_timestamp('occurred_at') }} as date) as occurred_on,
-        detail,
-        row_number() over (
-            partition by event_id order by _source_file, occurred_at
-        ) as delivery
-    from {{ xsell.accepted_rows('engagement_events') }} as arrived_engagement_events
-) as deliveries
-where delivery = 1
+from {{ ref('stg_raw__engagement_deliveries') }}
+where is_first_delivery
