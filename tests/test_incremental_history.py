@@ -12,7 +12,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.lib.sources import SOURCES
-from tests.support.landing_zone import append_rows, write_landing_zone
+from tests.support.landing_zone import DEFAULTS, append_rows, write_landing_zone
+from tests.test_night import ZONE
 
 NIGHTS = [date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 29)]
 WEIGHTS = {"email_open": 1, "email_click": 3, "web_visit": 2, "form_submit": 10}
@@ -61,68 +62,75 @@ def scores(warehouse: Path, as_of: date) -> dict[str, Decimal]:
                                 f"where as_of_date = '{as_of}'"))
 
 
+def first_deliveries(warehouse: Path) -> dict[str, str]:
+    """Each event's first delivery: the file it came from."""
+    return dict(rows(warehouse, "select event_id, _source_file from "
+                                "staging.stg_raw__engagement_events_history "
+                                "where is_first_delivery"))
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
     """Four nights on one warehouse; after each, what staging and the features hold."""
     base = tmp_path_factory.mktemp("history")
-    zone = write_landing_zone(
-        base / "zone", NIGHTS[0], borrowers=[{"borrower_id": "B1"}, {"borrower_id": "B2"}],
-        loans=[{"loan_id": "L1", "borrower_id": "B1", "close_date": "2024-11-27"},
-               {"loan_id": "L2", "borrower_id": "B2", "close_date": "2025-03-02"}])
+    zone = write_landing_zone(base / "zone", NIGHTS[0], **ZONE)  # loans L1 of B1, L2 of B2
     (zone / "engagement_events.csv").unlink()
+    e1 = event("E1", "B1", "email_click", "2026-11-20T10:00:00Z")
+    e3 = event("E3", "B1", "web_visit", "2026-11-26T09:00:00Z")
     # B9 is not a borrower yet: its event is quarantined
-    drop(zone, "2026-11-25", [event("E1", "B1", "email_click", "2026-11-20T10:00:00Z"),
-                              event("E9", "B9", "form_submit", "2026-11-24T10:00:00Z"),
+    drop(zone, "2026-11-25", [e1, event("E9", "B9", "form_submit", "2026-11-24T10:00:00Z"),
                               *FILLER])
     warehouse = base / "warehouse.duckdb"
     seen = {}
-    run(zone, warehouse, NIGHTS[0])
-    seen[0] = rows(warehouse, EVENTS), scores(warehouse, NIGHTS[0])
-    # a new drop: a new event, and E1 delivered again (the first delivery counts)
-    drop(zone, "2026-11-26", [event("E3", "B1", "web_visit", "2026-11-26T09:00:00Z"),
-                              event("E1", "B2", "form_submit", "2026-11-26T09:30:00Z")])
-    run(zone, warehouse, NIGHTS[1])
-    seen[1] = rows(warehouse, EVENTS), scores(warehouse, NIGHTS[1])
-    # a late drop that sorts first, delivering E3 before the 11-26 file did; and B9 arrives,
-    # so its event leaves the quarantine
-    drop(zone, "2026-11-24", [event("E3", "B1", "form_submit", "2026-11-23T09:00:00Z")])
-    append_rows(zone, "borrowers", [{"borrower_id": "B9", "first_name": "Bo",
-                                     "email": "bo@example.com", "phone": "+15555550109"}])
-    run(zone, warehouse, NIGHTS[2])
-    seen[2] = rows(warehouse, EVENTS), scores(warehouse, NIGHTS[2])
-    # the first drop is withdrawn: E1's first delivery is now the 11-26 one
-    (zone / "engagement_events" / "2026-11-25.csv").unlink()
-    run(zone, warehouse, NIGHTS[3])
-    seen[3] = rows(warehouse, EVENTS), scores(warehouse, NIGHTS[3])
+    for night, change in enumerate([
+        lambda: None,
+        # a new drop: a new event, and E1 delivered again (the first delivery counts)
+        lambda: drop(zone, "2026-11-26", [e3, e1]),
+        # a late drop that sorts first, delivering E3 before the 11-26 file did; and B9
+        # arrives, so its event leaves the quarantine
+        lambda: (drop(zone, "2026-11-24", [e3]),
+                 append_rows(zone, "borrowers",
+                             [DEFAULTS["borrowers"] | {"borrower_id": "B9"}])),
+        # the first drop is withdrawn: E1's first delivery is now the 11-26 one
+        lambda: (zone / "engagement_events" / "2026-11-25.csv").unlink(),
+    ]):
+        change()
+        run(zone, warehouse, NIGHTS[night])
+        seen[night] = (rows(warehouse, EVENTS), scores(warehouse, NIGHTS[night]),
+                       first_deliveries(warehouse))
     return zone, warehouse, seen
+
+
+FILLERS = [(f["event_id"], "B2", "email_open") for f in FILLER]
+B1_EVENTS = [("email_click", "2026-11-20"), ("web_visit", "2026-11-26")]
 
 
 def test_a_new_drop_adds_its_events_and_a_redelivery_counts_once(nights):
     _, _, seen = nights
-    fillers = [(f["event_id"], "B2", "email_open") for f in FILLER]
-    assert seen[0][0] == sorted([("E1", "B1", "email_click"), *fillers])
+    assert seen[0][0] == sorted([("E1", "B1", "email_click"), *FILLERS])
     assert seen[1][0] == sorted([("E1", "B1", "email_click"), ("E3", "B1", "web_visit"),
-                                 *fillers])
-    assert seen[1][1]["B1"] == score(NIGHTS[1], [("email_click", "2026-11-20"),
-                                                 ("web_visit", "2026-11-26")])
+                                 *FILLERS])
+    assert seen[1][1]["B1"] == score(NIGHTS[1], B1_EVENTS)
     assert seen[1][1]["B2"] == score(NIGHTS[1], [("email_open", "2026-11-01")] * 30)
+    assert seen[1][2]["E1"] == "engagement_events/2026-11-25.csv"
 
 
 def test_a_late_drop_and_a_lifted_quarantine_rebuild_the_history(nights):
     _, _, seen = nights
-    events, night_scores = seen[2]
-    assert ("E3", "B1", "form_submit") in events and ("E3", "B1", "web_visit") not in events
-    assert ("E9", "B9", "form_submit") in events
-    assert night_scores["B1"] == score(NIGHTS[2], [("email_click", "2026-11-20"),
-                                                   ("form_submit", "2026-11-23")])
+    events, night_scores, first = seen[2]
+    assert events == sorted([("E1", "B1", "email_click"), ("E3", "B1", "web_visit"),
+                             ("E9", "B9", "form_submit"), *FILLERS])
+    assert first["E3"] == "engagement_events/2026-11-24.csv"
+    assert night_scores["B1"] == score(NIGHTS[2], B1_EVENTS)
 
 
 def test_a_removed_drop_takes_its_events_out(nights):
     _, _, seen = nights
-    events, night_scores = seen[3]
-    assert sorted(events) == [("E1", "B2", "form_submit"), ("E3", "B1", "form_submit")]
-    assert night_scores["B2"] == score(NIGHTS[3], [("form_submit", "2026-11-26")])
-    assert night_scores["B1"] == score(NIGHTS[3], [("form_submit", "2026-11-23")])
+    events, night_scores, first = seen[3]
+    assert events == [("E1", "B1", "email_click"), ("E3", "B1", "web_visit")]
+    assert first == {"E1": "engagement_events/2026-11-26.csv",
+                     "E3": "engagement_events/2026-11-24.csv"}
+    assert night_scores == {"B1": score(NIGHTS[3], B1_EVENTS), "B2": 0}
 
 
 def test_the_incremental_history_equals_a_whole_build(nights, tmp_path):
@@ -131,7 +139,7 @@ def test_the_incremental_history_equals_a_whole_build(nights, tmp_path):
     run(zone, fresh, NIGHTS[3])
     columns = ("event_id, borrower_id, campaign_id, event_type, occurred_at, occurred_on, "
                "detail, _source_file, is_first_delivery")
-    history = f"select {columns} from staging.stg_raw__engagement_deliveries"
+    history = f"select {columns} from staging.stg_raw__engagement_events_history"
     assert rows(fresh, history) == rows(warehouse, history)
     features = f"select * from marts.loan_features where as_of_date = '{NIGHTS[3]}'"
     assert rows(fresh, features) == rows(warehouse, features)

@@ -1,4 +1,4 @@
--- Each engagement event once: its first delivery (stg_raw__engagement_deliveries).
+-- Each engagement event once: its first delivery (stg_raw__engagement_events_history).
 select
     event_id,
     borrower_id,
@@ -7,5 +7,5 @@ select
     occurred_at,
     occurred_on,
     detail
-from {{ ref('stg_raw__engagement_deliveries') }}
+from {{ ref('stg_raw__engagement_events_history') }}
 where is_first_delivery

@@ -1,6 +1,7 @@
+-- Each loan milestone once: a row repeated in the drops is one row (INPUTS.md, log sources).
 select distinct
     loan_id,
-    lower(milestone) as milestone,
-    {{ xsell.utc_timestamp('occurred_at') }} as occurred_at,
-    cast({{ xsell.utc_timestamp('occurred_at') }} as date) as occurred_on
-from {{ xsell.accepted_rows('loan_events') }} as arrived_loan_events
+    milestone,
+    occurred_at,
+    occurred_on
+from {{ ref('stg_raw__loan_events_history') }}
