@@ -1,6 +1,6 @@
-"""Engagement history is incremental: a night adds only the rows of files read since, and
+"""Staging histories are incremental: a night adds only the rows of files read since, and
 equals a whole rebuild whatever the landing zone did (a new drop, a late drop that sorts
-first, a removed file, a quarantine verdict that changed)."""
+first, a removed file, a quarantine verdict that changed, a changed file)."""
 
 import csv
 from datetime import date
@@ -23,15 +23,16 @@ FILLER = [{"event_id": f"F{i:02}", "borrower_id": "B2", "event_type": "email_ope
            "occurred_at": "2026-11-01T12:00:00Z"} for i in range(30)]
 
 
-def drop(zone: Path, name: str, rows: list[dict]) -> None:
-    """One daily drop of engagement events: `engagement_events/<name>.csv`."""
-    columns = SOURCES["engagement_events"].column_names
-    folder = zone / "engagement_events"
+def drop(zone: Path, name: str, rows: list[dict], source: str = "engagement_events") -> None:
+    """One daily drop: `<source>/<name>.csv`."""
+    columns = SOURCES[source].column_names
+    folder = zone / source
     folder.mkdir(exist_ok=True)
     with (folder / f"{name}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
-        writer.writerows({c: "" for c in columns} | row for row in rows)
+        writer.writerows({c: "" for c in columns} | DEFAULTS.get(source, {}) | row
+                         for row in rows)
 
 
 def event(event_id: str, borrower: str, kind: str, at: str) -> dict:
@@ -84,8 +85,11 @@ def nights(tmp_path_factory):
     seen = {}
     for night, change in enumerate([
         lambda: None,
-        # a new drop: a new event, and E1 delivered again (the first delivery counts)
-        lambda: drop(zone, "2026-11-26", [e3, e1]),
+        # a new drop: a new event, and E1 delivered again (the first delivery counts); and a
+        # drop of loans that pays L1 down (the later file wins)
+        lambda: (drop(zone, "2026-11-26", [e3, e1]),
+                 drop(zone, "2026-11-27", [ZONE["loans"][0] | {"current_upb": "250000.00"}],
+                      source="loans")),
         # a late drop that sorts first, delivering E3 before the 11-26 file did; and B9
         # arrives, so its event leaves the quarantine
         lambda: (drop(zone, "2026-11-24", [e3]),
@@ -97,7 +101,9 @@ def nights(tmp_path_factory):
         change()
         run(zone, warehouse, NIGHTS[night])
         seen[night] = (rows(warehouse, EVENTS), scores(warehouse, NIGHTS[night]),
-                       first_deliveries(warehouse))
+                       first_deliveries(warehouse),
+                       rows(warehouse, "select loan_id, current_upb from marts.loan_features "
+                                       f"where as_of_date = '{NIGHTS[night]}'"))
     return zone, warehouse, seen
 
 
@@ -115,9 +121,16 @@ def test_a_new_drop_adds_its_events_and_a_redelivery_counts_once(nights):
     assert seen[1][2]["E1"] == "engagement_events/2026-11-25.csv"
 
 
+def test_a_drop_of_loans_replaces_its_loans_rows(nights):
+    _, _, seen = nights
+    l2 = dict(seen[0][3])["L2"]
+    assert seen[1][3] == [("L1", Decimal("250000.00")), ("L2", l2)]
+    assert seen[3][3] == [("L1", Decimal("250000.00")), ("L2", l2)]
+
+
 def test_a_late_drop_and_a_lifted_quarantine_rebuild_the_history(nights):
     _, _, seen = nights
-    events, night_scores, first = seen[2]
+    events, night_scores, first, _ = seen[2]
     assert events == sorted([("E1", "B1", "email_click"), ("E3", "B1", "web_visit"),
                              ("E9", "B9", "form_submit"), *FILLERS])
     assert first["E3"] == "engagement_events/2026-11-24.csv"
@@ -126,7 +139,7 @@ def test_a_late_drop_and_a_lifted_quarantine_rebuild_the_history(nights):
 
 def test_a_removed_drop_takes_its_events_out(nights):
     _, _, seen = nights
-    events, night_scores, first = seen[3]
+    events, night_scores, first, _ = seen[3]
     assert events == [("E1", "B1", "email_click"), ("E3", "B1", "web_visit")]
     assert first == {"E1": "engagement_events/2026-11-26.csv",
                      "E3": "engagement_events/2026-11-24.csv"}
@@ -143,3 +156,7 @@ def test_the_incremental_history_equals_a_whole_build(nights, tmp_path):
     assert rows(fresh, history) == rows(warehouse, history)
     features = f"select * from marts.loan_features where as_of_date = '{NIGHTS[3]}'"
     assert rows(fresh, features) == rows(warehouse, features)
+    for state in ("loans", "borrowers"):
+        current = (f"select * exclude (_row_id, _history_rows, _history_row_ids, "
+                   f"_history_last_row) from staging.stg_raw__{state}_current")
+        assert rows(fresh, current) == rows(warehouse, current)
