@@ -21,15 +21,16 @@
 
 
 {#- A current-rows history cannot count the rows it read (later drops replaced some), so each
-    build stores, on the rows it writes, how many accepted rows the source had up to the last
-    one read and the sum of their `_row_id`s: the check compares them with the source's. -#}
-{% macro history_read_through(source_name, arrived) -%}
+    build stores, on the rows it writes, how many accepted rows the source has, the sum of their
+    `_row_id`s and the last one: the check compares them with the source's. (Whenever a build
+    writes rows, its last row read is the source's last accepted row; read from the source
+    alone, the new rows are not scanned twice.) -#}
+{% macro history_read_through(source_name) -%}
     select
         count(*) as _history_rows,
         coalesce(sum(_row_id), 0) as _history_row_ids,
         coalesce(max(_row_id), -1) as _history_last_row
     from {{ xsell.accepted_rows(source_name) }} as accepted
-    where _row_id <= (select max(_row_id) from {{ arrived }})
 {%- endmacro %}
 
 

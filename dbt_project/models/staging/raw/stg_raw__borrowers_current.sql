@@ -9,7 +9,7 @@ with arrived as (
 ),
 
 read_through as (
-    {{ xsell.history_read_through('borrowers', 'arrived') }}
+    {{ xsell.history_read_through('borrowers') }}
 )
 
 select
