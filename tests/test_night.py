@@ -156,6 +156,36 @@ def test_dbt_unit_tests_pass_with_the_campaign_files(two_nights, tmp_path):
         == ["pass"] * 11
 
 
+def test_a_full_refresh_keeps_the_marts_past_nights(two_nights, tmp_path):
+    """`dbt build --full-refresh` rebuilds staging histories but never wipes the marts'
+    earlier nights (marts are `full_refresh: false`)."""
+    import json
+    import os
+    import shutil
+
+    from pipelines.lib.campaigns import load_campaigns
+    from pipelines.lib.dbt_args import dbt_vars
+    from pipelines.lib.paths import DBT_PROJECT_DIR
+
+    _, warehouse = two_nights
+    scratch = tmp_path / "refresh.duckdb"
+    shutil.copyfile(warehouse, scratch)
+    sql = "select as_of_date, count(*) from marts.loan_features group by 1 order by 1"
+    before = table(scratch, sql)
+    assert [night for night, _ in before] == [NIGHT_1, NIGHT_2]
+    with duckdb.connect(str(scratch)) as con:  # dbt builds the nights listed here
+        con.execute("delete from ops.build_nights")
+        con.execute("insert into ops.build_nights values (?)", [NIGHT_2])
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh", "--select",
+         "marts", "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars(load_campaigns())),
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env=os.environ | {"XSELL_WAREHOUSE": str(scratch)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert table(scratch, sql) == before
+
+
 def test_every_allow_listed_feature_is_a_candidate_column(two_nights):
     from pipelines.lib.campaigns import FEATURES
 
