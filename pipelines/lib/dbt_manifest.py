@@ -55,3 +55,19 @@ def ensure_manifest(project_dir: Path, manifest_path: Path, target: str) -> None
             os.replace(scratch / name, folder / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def prune_run_targets(target_dir: Path, keep: int = 14, min_age_s: float = 86_400) -> int:
+    """Remove dagster-dbt's per-run target folders (`<op>-<run id>-<uuid>`, ~5 MB each, one a
+    night) beyond the `keep` newest. A folder touched in the last `min_age_s` stays: another
+    night may still be writing it. Returns how many were removed."""
+    import time
+
+    runs = sorted((p for p in target_dir.glob("*-*-*")
+                   if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    cutoff = time.time() - min_age_s
+    old = [p for p in runs[keep:] if p.stat().st_mtime < cutoff]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(old)

@@ -13,6 +13,7 @@ from pipelines.defs.transform.project import xsell_dbt
 from pipelines.lib import spark_target
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.dbt_args import dbt_build_args, dbt_vars
+from pipelines.lib.dbt_manifest import prune_run_targets
 from pipelines.lib.progress import Timer, stage
 
 
@@ -29,6 +30,8 @@ def xsell_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     keys = context.partition_key_range
     first = nightly.time_window_for_partition_key(keys.start).start.date()
     last = nightly.time_window_for_partition_key(keys.end).start.date()
+    # Each dbt invocation leaves a target folder; keep the last two weeks' for debugging.
+    prune_run_targets(xsell_dbt.manifest_path.parent)
     # profiles.yml reads the warehouse from XSELL_WAREHOUSE: point it at tonight's working copy.
     previous = os.environ.get("XSELL_WAREHOUSE")
     os.environ["XSELL_WAREHOUSE"] = str(night.working_path)
