@@ -156,6 +156,16 @@ def test_dbt_unit_tests_pass_with_the_campaign_files(two_nights, tmp_path):
         == ["pass"] * 11
 
 
+def test_the_report_is_as_private_as_the_send_files(two_nights):
+    import stat
+
+    _, warehouse = two_nights
+    night = warehouse.parent / "exports" / NIGHT_2.isoformat()
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in night.iterdir()}
+    assert modes["report.html"] == 0o600 and set(modes.values()) == {0o600}
+    assert stat.S_IMODE(night.stat().st_mode) == 0o700
+
+
 def test_a_full_refresh_keeps_the_marts_past_nights(two_nights, tmp_path):
     """`dbt build --full-refresh` rebuilds staging histories but never wipes the marts'
     earlier nights (marts are `full_refresh: false`)."""

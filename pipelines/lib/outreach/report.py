@@ -39,6 +39,7 @@ from pipelines.lib.metrics_charts import (
 from pipelines.lib.metrics_reach import reach_params
 from pipelines.lib.metrics_sources import Tonight
 from pipelines.lib.outreach.plan import NightPlan
+from pipelines.lib.send_files import write_atomic
 
 HISTORY_NIGHTS = 90
 FOOTNOTE = ('<p class="note">Definitions: pipelines/lib/metrics.py and '
@@ -338,4 +339,5 @@ def render_report(plan: NightPlan, con: duckdb.DuckDBPyConnection,
 def write_report(path: Path, plan: NightPlan, con: duckdb.DuckDBPyConnection,
                  rows: list[dict] | None = None, preview: bool = False) -> None:
     """Write the night's report to `path` (ids and counts only)."""
-    path.write_text(render_report(plan, con, rows, preview), encoding="utf-8")
+    # Private like the send files beside it: one file in an 0700 folder, written whole.
+    write_atomic(path, render_report(plan, con, rows, preview).encode("utf-8"))
