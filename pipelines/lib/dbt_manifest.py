@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from pipelines.lib.campaigns import load_campaigns
@@ -61,8 +62,6 @@ def prune_run_targets(target_dir: Path, keep: int = 14, min_age_s: float = 86_40
     """Remove dagster-dbt's per-run target folders (`<op>-<run id>-<uuid>`, ~5 MB each, one a
     night) beyond the `keep` newest. A folder touched in the last `min_age_s` stays: another
     night may still be writing it. Returns how many were removed."""
-    import time
-
     runs = sorted((p for p in target_dir.glob("*-*-*")
                    if p.is_dir() and not p.name.startswith(".")),
                   key=lambda p: p.stat().st_mtime, reverse=True)

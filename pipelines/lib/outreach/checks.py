@@ -78,9 +78,7 @@ def calls_outside_window(con: duckdb.DuckDBPyConnection, as_of: date) -> list[st
             select m.message_id, m.scheduled_for, m.timezone, b.mailing_state
             from (select seq, message_id, scheduled_for, timezone, borrower_id {SENDS}
                   and channel in ('sms', 'phone')) m
-            left join (select borrower_id, first(mailing_state) as mailing_state
-                       from staging.stg_raw__borrowers group by borrower_id) b
-              using (borrower_id)
+            left join staging.stg_raw__borrowers b using (borrower_id)  -- one row a borrower
             order by m.seq""", [as_of]):
         at = datetime.fromisoformat(s["scheduled_for"])
         mailing_state = s["mailing_state"]
