@@ -504,10 +504,11 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
 
 # --- landing zones -------------------------------------------------------------------------
 
-def make_sample(out: Path, loans: int, seed: int, as_of: date, events_per_loan: float) -> dict:
+def make_sample(out: Path, loans: int, seed: int, as_of: date, events_per_loan: float,
+                tract_rate_gap: float) -> dict:
     stamp = out / "_bench_stamp.json"
     wanted = {"loans": loans, "seed": seed, "as_of": as_of.isoformat(),
-              "events_per_loan": events_per_loan}
+              "events_per_loan": events_per_loan, "tract_rate_gap": tract_rate_gap}
     if stamp.exists() and json.loads(stamp.read_text()).get("params") == wanted:
         return json.loads(stamp.read_text())
     shutil.rmtree(out, ignore_errors=True)
@@ -515,7 +516,7 @@ def make_sample(out: Path, loans: int, seed: int, as_of: date, events_per_loan: 
     done = subprocess.run(
         [str(Path(sys.executable).parent / "xsell"), "sample", "--loans", str(loans), "--seed",
          str(seed), "--as-of", as_of.isoformat(), "--out", str(out), "--format", "parquet",
-         "--events-per-loan", str(events_per_loan)],
+         "--events-per-loan", str(events_per_loan), "--tract-rate-gap", str(tract_rate_gap)],
         check=False, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"xsell sample failed:\n{done.stderr[-2000:]}")
@@ -682,7 +683,8 @@ def bench_size(n: int, args: argparse.Namespace, scratch: Path) -> dict:
                   "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
     print(f"\n== {n:,} loans, {args.events_per_loan:g} events/loan, as_of {as_of}", flush=True)
     print("  landing zone (xsell sample) ...", flush=True)
-    size["landing_zone"] = make_sample(base / "night1", n, args.seed, as_of, args.events_per_loan)
+    size["landing_zone"] = make_sample(base / "night1", n, args.seed, as_of, args.events_per_loan,
+                                       args.tract_rate_gap)
     print(f"  night 1 ({as_of}): xsell run", flush=True)
     first = run_night("night1", base / "night1", warehouse, exports, as_of, args.timeout,
                       base / "night1.pyspy.txt" if args.profile else None)
@@ -719,6 +721,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="loan counts, comma-separated (default 100000,1000000)")
     parser.add_argument("--events-per-loan", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tract-rate-gap", type=float, default=0.0,
+                        help="`xsell sample --tract-rate-gap`: 0 (default) plants no rate gap "
+                        "by tract, so no fair-lending hold distorts the night; 0.8 is the "
+                        "sample's own")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None,
                         help="the first night (default: two days before today, UTC, so that "
                              "the second night has ended too)")

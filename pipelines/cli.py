@@ -74,8 +74,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from pipelines.lib.sample import write_sample
 
+    gap = {} if args.tract_rate_gap is None else {"tract_rate_gap_pp": args.tract_rate_gap}
     counts = write_sample(args.out, loans=args.loans, seed=args.seed, as_of=args.as_of,
-                          fmt=args.format, events_per_loan=args.events_per_loan)
+                          fmt=args.format, events_per_loan=args.events_per_loan, **gap)
     for source, rows in counts.items():
         print(f"{source:22} {rows:>12,}")
     print(f"wrote {args.out}")
@@ -155,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, default=DEFAULT_INPUT)
     sample.add_argument("--format", choices=("csv", "parquet"), default="csv")
     sample.add_argument("--events-per-loan", type=float, default=3.0)
+    sample.add_argument("--tract-rate-gap", type=float, default=None, metavar="PP",
+                        help="note-rate points an all-minority tract pays over an all-white "
+                        "one (default 0.80, which the fair-lending sample night needs; 0 "
+                        "plants no gap)")
     _common(sample)
     sample.set_defaults(handler=cmd_sample)
 

@@ -706,11 +706,14 @@ def test_tracts_follow_their_countys_census_mix():
         assert tracts.std() > 12, market
 
 
-def test_loans_in_majority_minority_tracts_carry_higher_rates():
-    """MINORITY_TRACT_PRICING: 0.008 pp per point of minority share, on top of the survey rate
-    in force at close. Worked out from the frames: the gap in (note rate − survey rate) between
-    the sides is 0.008 × the gap in their mean minority share."""
-    frames = build_landing_zone(2000, 7, AS_OF, 3.0, Path("/nonexistent"))
+@pytest.mark.parametrize("gap_pp", [None, 0.0])
+def test_loans_in_majority_minority_tracts_carry_higher_rates(gap_pp):
+    """TRACT_RATE_GAP_PP: 0.80 pp from an all-white to an all-minority tract by default, so
+    0.008 pp per point of minority share, on top of the survey rate in force at close; `xsell
+    sample --tract-rate-gap 0` plants none. Worked out from the frames: the gap in (note rate −
+    survey rate) between the sides is gap/100 × the gap in their mean minority share."""
+    gap = {} if gap_pp is None else {"tract_rate_gap_pp": gap_pp}
+    frames = build_landing_zone(2000, 7, AS_OF, 3.0, Path("/nonexistent"), **gap)
     survey = frames["market_rates"].filter(product="fixed_30").sort("rate_date")
     loans = (
         frames["loans"]
@@ -730,7 +733,8 @@ def test_loans_in_majority_minority_tracts_carry_higher_rates():
     )
     sides = {r["majority_minority"]: r for r in loans.to_dicts()}
     assert min(r["len"] for r in sides.values()) > 300
-    expected = 0.008 * (sides[True]["minority_pct"] - sides[False]["minority_pct"])
+    per_point = 0.008 if gap_pp is None else gap_pp / 100
+    expected = per_point * (sides[True]["minority_pct"] - sides[False]["minority_pct"])
     observed = sides[True]["above"] - sides[False]["above"]
-    assert expected > 0.3
+    assert expected > 0.3 if gap_pp is None else expected == 0
     assert abs(observed - expected) < 0.07  # about 3.5 standard errors of the difference

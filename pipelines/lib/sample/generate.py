@@ -17,7 +17,7 @@ from .conversions import random_conversions
 from .dates import yesterday_utc
 from .engagement import random_engagement
 from .hpi import build_hpi
-from .loans import random_loans
+from .loans import TRACT_RATE_GAP_PP, random_loans
 from .market import build_rate_history, market_rates_frame
 from .milestones import loan_events_frame
 from .people import loan_officers, loans_per_borrower, random_borrowers
@@ -39,6 +39,7 @@ def build_landing_zone(
     as_of: date,
     events_per_loan: float,
     templates_dir: Path,
+    tract_rate_gap_pp: float = TRACT_RATE_GAP_PP,
 ) -> dict[str, pl.DataFrame]:
     """Every source as a contract-shaped frame; the same arguments give the same frames."""
     if loans < 0:
@@ -61,7 +62,8 @@ def build_landing_zone(
     loan_rng = stream("loans")
     owners = loan_rng.permutation(np.repeat(np.arange(len(counts)), counts))
     officers = max(MIN_OFFICERS, round(loans / LOANS_PER_OFFICER))
-    book = random_loans(loan_rng, day, owners, borrowers, officers, rates, hpi, tracts)
+    book = random_loans(loan_rng, day, owners, borrowers, officers, rates, hpi, tracts,
+                        tract_rate_gap_pp)
 
     # A borrower's consent is captured with their first application.
     onboarded = np.full(len(counts), day)
@@ -99,10 +101,12 @@ def write_sample(
     fmt: str = "csv",
     events_per_loan: float = 3.0,
     templates_dir: Path | None = None,
+    tract_rate_gap_pp: float = TRACT_RATE_GAP_PP,
 ) -> dict[str, int]:
     """Write a synthetic landing zone valid against INPUTS.md and return rows per source.
 
-    Byte-identical for the same (loans, seed, as_of, fmt, events_per_loan) and templates.
+    Byte-identical for the same (loans, seed, as_of, fmt, events_per_loan, tract_rate_gap_pp)
+    and templates.
     `as_of` defaults to yesterday (UTC) and is written to `_as_of` for `xsell run`.
     """
     if fmt not in FORMATS:
@@ -111,7 +115,8 @@ def write_sample(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = build_landing_zone(
-        loans, seed, as_of, events_per_loan, Path(templates_dir or DEFAULT_TEMPLATES_DIR)
+        loans, seed, as_of, events_per_loan, Path(templates_dir or DEFAULT_TEMPLATES_DIR),
+        tract_rate_gap_pp,
     )
     for source, frame in frames.items():
         write_source(frame, out_dir, source, fmt)

@@ -44,8 +44,8 @@ PROPERTY_TYPE_SHARE = {
 PURCHASE_LTV = (0.50, 0.60, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 0.965, 0.97)
 PURCHASE_LTV_SHARE = (0.04, 0.06, 0.10, 0.10, 0.38, 0.06, 0.08, 0.08, 0.05, 0.05)
 VINTAGE_DAYS = 7 * 365
-# Note rate per point of the tract's minority share above or below half, in thousandths of a
-# percent: a loan in an all-minority tract carries 0.80 pp more than one in an all-white tract
+# Note rate, in percentage points, that a loan in an all-minority tract carries over one in an
+# all-white tract, linear in the tract's minority share
 # (centred, so the book's average stays near the survey rate), about 0.4 pp between the
 # average loan in a majority-minority tract and elsewhere. HMDA studies find borrowers there
 # paying more at origination, and they refinance less often when rates fall, so the loans
@@ -53,8 +53,9 @@ VINTAGE_DAYS = 7 * 365
 # and the sample plants a larger one so that a 2,000-loan book shows it beyond noise. It is
 # why the sample's rate-drop alerts gather in those tracts, and with them the frequency cap's
 # deferrals of lower-priority campaigns to the same borrowers that day: the disparate impact
-# by interaction that fair_lending.reach exists to catch.
-MINORITY_TRACT_PRICING = 8.0
+# by interaction that fair_lending.reach exists to catch. `xsell sample --tract-rate-gap`
+# changes it (0 plants none: the benchmark's book, a night without a fair-lending hold).
+TRACT_RATE_GAP_PP = 0.80
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def random_loans(
     rates: RateHistory,
     hpi: HpiHistory,
     tracts: TractPool,
+    tract_rate_gap_pp: float = TRACT_RATE_GAP_PP,
 ) -> LoanBook:
     n = len(owners)
     status = _choose(rng, STATUS_SHARE, n)
@@ -164,7 +166,7 @@ def random_loans(
         arm, 360, rng.choice([360, 180, 240, 120, 480], n, p=[0.77, 0.15, 0.05, 0.02, 0.01])
     )
     # A note rate is the survey rate when it was locked, plus pricing for risk, for the
-    # tract (MINORITY_TRACT_PRICING) and noise.
+    # tract (TRACT_RATE_GAP_PP) and noise.
     lock_day = np.where(closed, close, application)
     survey = np.where(
         term <= 180, rates.in_force("fixed_15", lock_day), rates.in_force("fixed_30", lock_day)
@@ -174,7 +176,8 @@ def random_loans(
         + np.where(occupancy == "investment", 500, 0)
         + np.maximum(0, 740 - credit) * 2.5
         - np.where(arm, 400, 0)
-        + (tracts.minority_pct[tract] - 50) * MINORITY_TRACT_PRICING
+        # thousandths of a percent per point of minority share above or below half
+        + (tracts.minority_pct[tract] - 50) * (tract_rate_gap_pp * 10)
     )
     note_rate = np.clip(np.round((survey + pricing) / 125) * 125, 1500, 12_000).astype(np.int64)
 
