@@ -288,7 +288,7 @@ def run_night(label: str, landing: Path, warehouse: Path, exports: Path, as_of: 
                 cpu, peak = watch.line()
                 night.lines.append(StageLine(match.group(1), round(at, 3), round(cpu, 3),
                                              text, peak))
-                if match.group(1) in STAGES:
+                if match.group(1) in (*STAGES, "holds"):
                     print(f"    {at:7.1f}s  {text[:150]}", flush=True)
             night.stderr_tail = (night.stderr_tail + [text])[-40:]
 
@@ -477,6 +477,7 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
         if g and float(g.group(2)) > 0:
             render_gate = {"messages": int(g.group(1)), "seconds": float(g.group(2)),
                            "messages_per_s": round(int(g.group(1)) / float(g.group(2)))}
+    held = next((ln.text.split(None, 2)[2] for ln in night.lines if ln.stage == "holds"), None)
     counts = warehouse_counts(warehouse, night.as_of) if night.exit_code == 0 else {}
     if considered is None:
         considered = counts.get("messages")
@@ -491,6 +492,7 @@ def night_record(night: Night, loans: int, warehouse: Path) -> dict:
         "peak_pss_mib": round(night.peak_pss_bytes / MIB),  # shared pages counted once
         "loans_per_s": round(loans / night.wall_s) if night.wall_s else None,
         "messages_considered": considered, "messages_sent": sent,
+        "holds": held,  # the night's `xsell holds` line: campaigns a guard held, and by which
         "outreach_s": outreach_s,
         "messages_per_s": round(considered / outreach_s) if considered and outreach_s else None,
         "render_gate": render_gate,  # gate, render and content checks alone
