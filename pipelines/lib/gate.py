@@ -194,6 +194,8 @@ class Gate:
         self.register = register
         self.windows = windows or CallingWindows.load()
         self.zones = zones or TimezoneResolver()
+        # A slot depends on the channel, day, zones and state only: a night has a few hundred.
+        self._slots: dict[tuple, Slot] = {}
         distress = frozenset(
             register.params("servicing.hold").get("distress_statuses", DISTRESS_STATUSES)
         )
@@ -231,7 +233,10 @@ class Gate:
 
     def decide(self, c: Candidate, facts: BorrowerFacts) -> Decision:
         zone = self.zones.resolve(c.timezone, c.mailing_zip, c.mailing_state, c.property_state)
-        slot = self.windows.slot(c.channel, c.send_day, zone.zones, c.mailing_state)
+        key = (c.channel, c.send_day, zone.zones, c.mailing_state)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = self.windows.slot(*key)
         plan = self.plans[c.channel, c.partner_referral]
         used = facts.consent[CONSENT_CHANNEL[c.channel]].evidence()
         if facts.dnc and c.channel in CALL_CHANNELS:

@@ -284,12 +284,50 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v == v}  # noqa: PLR0124
 
 
+def _present_keys(values: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """_present(values), cut to `keys`."""
+    out = {}
+    for k in keys:
+        v = values.get(k)
+        if v is not None and v == v:  # noqa: PLR0124
+            out[k] = v
+    return out
+
+
+def _fixed_keys(tree: nodes.Template, name: str) -> frozenset[str] | None:
+    """The keys a template reads from the mapping `name`, when it reads it only as `name.key`
+    or `name["key"]`: it can then see no other key, so the mapping it is given may be cut to
+    these. None when it could read any: it passes the mapping on, loops over it, assigns the
+    name, calls a dict method, or pulls in a template that was not inlined."""
+    if any(True for _ in tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
+                                        nodes.FromImport))):
+        return None
+    uses = [n for n in tree.find_all(nodes.Name) if n.name == name]
+    if any(n.ctx != "load" for n in uses):
+        return None
+    keys, reads = set(), 0
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not (isinstance(node.node, nodes.Name) and node.node.name == name):
+            continue
+        if isinstance(node, nodes.Getattr):
+            keys.add(node.attr)
+        elif isinstance(node.arg, nodes.Const) and type(node.arg.value) is str:
+            keys.add(node.arg.value)
+        else:
+            return None
+        reads += 1
+    if reads != len(uses) or any(hasattr(dict, k) for k in keys):
+        return None
+    return frozenset(keys)
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     template: Template
     template_id: str
     variant: str
     files: Mapping[str, str]
+    loan_keys: frozenset[str] | None  # what it reads of `loan` (_fixed_keys)
 
 
 _NO_PARTNER = ""
@@ -364,6 +402,7 @@ class Renderer:
             if not any(n.name in facts for n in tree.find_all(nodes.Name) if n.ctx != "load"):
                 tree = _FoldFacts(facts).visit(tree)
                 tree.set_environment(self.env)
+            loan_keys = _fixed_keys(tree, "loan")
             code = self.env.compile(tree, names[0], str(self._files.root / names[0]))
             template = self.env.template_class.from_code(
                 self.env, code, self.env.make_globals(None)
@@ -372,7 +411,7 @@ class Renderer:
             raise ContentBlocked(CONTENT_STRICT, f"template file missing: {exc.name}") from None
         except TemplateError as exc:
             raise ContentBlocked(CONTENT_STRICT, f"{names[0]}: {exc}") from None
-        return _Compiled(template, names[0], variant, MappingProxyType(files))
+        return _Compiled(template, names[0], variant, MappingProxyType(files), loan_keys)
 
     def step_templates(
         self, campaign_id: str, template: str, channel: str, partner_key: str = _NO_PARTNER
@@ -434,7 +473,7 @@ class Renderer:
         )
         apr_known = ctx.loan.get("market_apr") is not None
         step = noterms if ctx.consumer_credit and not apr_known and noterms else standard
-        values = self._values(ctx, partner_key)
+        values = self._values(ctx, partner_key, step.loan_keys)
         email = ctx.channel in SUBJECT_CHANNELS
         try:
             context = step.template.new_context(values, shared=True)
@@ -458,6 +497,11 @@ class Renderer:
             )
         names = self._disclosure_names(ctx, states_terms)
         notices = self._disclosure_template(ctx.channel, names, partner_key)
+        if step.loan_keys is not None and not (
+                notices.loan_keys is not None and notices.loan_keys <= step.loan_keys):
+            # The context reads `values` as it is when a template starts (shared=True).
+            values["loan"] = (_present(ctx.loan) if notices.loan_keys is None else
+                              _present_keys(ctx.loan, step.loan_keys | notices.loan_keys))
         try:
             # The disclosures read the same values, so they share the step template's context.
             notice_text = "".join(notices.template.root_render_func(context)).strip()
@@ -500,7 +544,8 @@ class Renderer:
         )
         return next((k for k, v in self.partners.items() if v is partner), _NO_PARTNER)
 
-    def _values(self, ctx: MessageContext, partner_key: str) -> dict[str, Any]:
+    def _values(self, ctx: MessageContext, partner_key: str,
+                loan_keys: frozenset[str] | None = None) -> dict[str, Any]:
         company = self.company
         officer = _present(ctx.loan_officer) if ctx.loan_officer else None
         if officer:
@@ -521,7 +566,8 @@ class Renderer:
             self._bases[partner_key] = self._facts(partner_key)
         values = self._bases[partner_key].copy()
         values["borrower"] = _present(ctx.borrower)
-        values["loan"] = _present(ctx.loan)
+        values["loan"] = _present(ctx.loan) if loan_keys is None else _present_keys(
+            ctx.loan, loan_keys)
         values["loan_officer"] = officer
         values["contact"] = contact
         values["message_id"] = ctx.message_id

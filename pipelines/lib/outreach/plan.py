@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipelines.lib.campaigns import Campaign
 from pipelines.lib.content_rules import ContentBlocked, ContentRules, check_content
@@ -158,6 +158,37 @@ def _person(borrower: dict) -> dict[str, Any]:
                                          "mailing_state")}
 
 
+_NOTHING: dict[str, Any] = {}
+
+
+class _StepFacts(NamedTuple):
+    """What every message of one campaign step shares, resolved once a night: the flags the
+    gate and the renderer read, and the rule ids of a hold on the campaign."""
+
+    campaign: Campaign
+    channel: str
+    template: str
+    priority: int
+    product: str | None
+    consumer_credit: bool
+    credit_offer: bool
+    partner_referral: bool
+    settlement_service_referral: bool
+    heloc: bool
+
+
+def _step_facts(campaign: Campaign, step: int) -> _StepFacts:
+    s = campaign.steps[step]
+    product = campaign.step_product(s)
+    consumer_credit = campaign.step_flag(s, "consumer_credit")
+    return _StepFacts(
+        campaign, s.channel, s.template, campaign.priority, product, consumer_credit,
+        consumer_credit or (product in CREDIT_PRODUCTS), campaign.step_flag(s, "partner_referral"),
+        campaign.step_flag(s, "settlement_service_referral"),
+        # As MessageContext.for_step: the HELOC rules follow the campaign's credit steps.
+        campaign.heloc and consumer_credit)
+
+
 class NightPlanner:
     """Holds what is built once per night (gate, renderer, rules) and decides each message."""
 
@@ -172,6 +203,8 @@ class NightPlanner:
         self.gate = Gate(register)
         self.lo_alert_min_score = lo_alert_min_score
         self.lo_alert_every_days = lo_alert_every_days
+        self._step_cache: dict[tuple[str, int], _StepFacts] = {}
+        self._approved_cache: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
 
     def plan(self, state: NightState) -> NightPlan:
         new, values = _enroll_tonight(state, self.campaigns)
@@ -256,41 +289,44 @@ class NightPlanner:
 
     # --- one message
 
-    def _candidate(self, state: NightState, d: DueStep, campaign: Campaign, mid: str,
-                   control: bool, send_day: date) -> Candidate:
-        step = campaign.steps[d.step]
-        e = d.enrollment
-        borrower = state.borrowers.get(e.borrower_id, {})
-        loan = state.loans.get(e.loan_id, {})
-        product = campaign.step_product(step)
-        consumer_credit = campaign.step_flag(step, "consumer_credit")
-        return Candidate(
-            message_id=mid, borrower_id=e.borrower_id, campaign_id=campaign.id, step=d.step,
-            channel=step.channel, send_day=send_day, priority=campaign.priority,
-            consumer_credit=consumer_credit,
-            credit_offer=consumer_credit or (product in CREDIT_PRODUCTS),
-            partner_referral=campaign.step_flag(step, "partner_referral"),
-            enrolled_loan_status=loan.get("status"),
-            enrolled_loan_servicing=loan.get("servicing_status"),
-            has_email=bool(borrower.get("email")), phone=borrower.get("phone"),
-            has_postal_address=all(borrower.get(k) for k in (
-                "mailing_address", "mailing_city", "mailing_state", "mailing_zip")),
-            mailing_state=borrower.get("mailing_state"), mailing_zip=borrower.get("mailing_zip"),
-            property_state=loan.get("property_state"), timezone=borrower.get("timezone"),
-            control_group=control,
-            converted=_converted(state, e.borrower_id, product,
-                                 campaign.exclude_converted_within_days),
-        )
+    def _step(self, campaign_id: str, step: int) -> _StepFacts:
+        key = (campaign_id, step)
+        found = self._step_cache.get(key)
+        if found is None:
+            found = self._step_cache[key] = _step_facts(self.campaigns[campaign_id], step)
+        return found
 
-    def _render(self, state: NightState, d: DueStep, campaign: Campaign, mid: str
+    def _candidate(self, state: NightState, d: DueStep, f: _StepFacts, mid: str,
+                   control: bool, send_day: date) -> Candidate:
+        e = d.enrollment
+        borrower = state.borrowers.get(e.borrower_id, _NOTHING)
+        loan = state.loans.get(e.loan_id, _NOTHING)
+        get = borrower.get
+        converted = bool(f.product) and e.borrower_id in state.conversions and _converted(
+            state, e.borrower_id, f.product, f.campaign.exclude_converted_within_days)
+        # Positional, in Candidate's field order: keywords cost a third of the decision.
+        return Candidate(
+            mid, e.borrower_id, f.campaign.id, d.step, f.channel, send_day, f.priority,
+            f.consumer_credit, f.credit_offer, f.partner_referral,
+            loan.get("status"), loan.get("servicing_status"),
+            bool(get("email")), get("phone"),
+            bool(get("mailing_address") and get("mailing_city") and get("mailing_state")
+                 and get("mailing_zip")),
+            get("mailing_state"), get("mailing_zip"), loan.get("property_state"),
+            get("timezone"), control, converted)
+
+    def _render(self, state: NightState, d: DueStep, f: _StepFacts, mid: str
                 ) -> tuple[RenderedMessage | None, str | None]:
         e = d.enrollment
-        loan = state.loans.get(e.loan_id, {})
+        loan = state.loans.get(e.loan_id, _NOTHING)
         officer = state.officers.get(loan.get("loan_officer_id") or "")
-        ctx = MessageContext.for_step(
-            campaign, d.step, borrower=_person(state.borrowers.get(e.borrower_id, {})),
-            loan_officer=officer,
-            loan=_merge_values(loan, state.features.get(e.loan_id, {})), message_id=mid)
+        # As MessageContext.for_step, with the step's flags resolved once a night.
+        ctx = MessageContext(
+            f.campaign.id, d.step, f.channel, f.template,
+            _person(state.borrowers.get(e.borrower_id, _NOTHING)), officer,
+            _merge_values(loan, state.features.get(e.loan_id, _NOTHING)), mid,
+            f.consumer_credit, f.heloc, f.settlement_service_referral, f.partner_referral,
+            f.product)
         try:
             rendered = self.renderer.render(ctx)
         except ContentBlocked as blocked:
@@ -300,25 +336,38 @@ class NightPlanner:
 
     def _consider(self, state: NightState, d: DueStep, control: dict[str, bool], facts,
                   holds: dict[str, str], send_day: date) -> Considered:
-        campaign = self.campaigns[d.enrollment.campaign_id]
         e = d.enrollment
+        f = self._step(e.campaign_id, d.step)
+        campaign = f.campaign
         mid = message_id(campaign.id, d.step, e.borrower_id, e.enrollment_id)
-        candidate = self._candidate(state, d, campaign, mid, control[e.enrollment_id], send_day)
+        candidate = self._candidate(state, d, f, mid, control[e.enrollment_id], send_day)
         gated = self.gate.decide(candidate, facts.get(e.borrower_id, NO_FACTS))
         rendered, blocked_by = (None, None)
         if gated.decision != "suppress":
-            rendered, blocked_by = self._render(state, d, campaign, mid)
-        outcomes = [(gated.decision, gated.rule_id or "all_rules_passed")]
-        if campaign.id in holds:
-            outcomes.append(("hold", holds[campaign.id]))
-        if rendered and not all(
-                (t, h) in state.approved_templates for t, h in rendered.template_files.items()):
-            outcomes.append(("hold", "content.approved"))
-        if blocked_by:
-            outcomes.append(("block", blocked_by))
-        decision, reason = min(outcomes, key=lambda o: DECISION_RANK[o[0]])
+            rendered, blocked_by = self._render(state, d, f, mid)
+        decision, reason = gated.decision, gated.rule_id or "all_rules_passed"
+        # The strictest outcome wins (DECISION_RANK); among equals, the first found.
+        rank = DECISION_RANK[decision]
+        if campaign.id in holds and DECISION_RANK["hold"] < rank:
+            decision, reason, rank = "hold", holds[campaign.id], DECISION_RANK["hold"]
+        if rendered and DECISION_RANK["hold"] < rank and not self._approved(
+                state, rendered.template_files):
+            decision, reason, rank = "hold", "content.approved", DECISION_RANK["hold"]
+        if blocked_by and DECISION_RANK["block"] < rank:
+            decision, reason = "block", blocked_by
         return Considered(d, campaign, mid, decision, reason, gated, rendered, e.loan_id,
                           send_day)
+
+    def _approved(self, state: NightState, files) -> bool:
+        """Whether every file of a manifest is approved; a manifest is shared by many
+        messages, so each is looked up once a night."""
+        approved = state.approved_templates
+        key = (id(approved), id(files))
+        found = self._approved_cache.get(key)
+        if found is None or found[0] is not approved or found[1] is not files:
+            found = self._approved_cache[key] = (approved, files, all(
+                (t, h) in approved for t, h in files.items()))
+        return found[2]
 
     def _cap(self, state: NightState, considered: list[Considered], facts) -> None:
         """The frequency cap over tonight's would-be sends, lower priority number first."""
@@ -327,13 +376,12 @@ class NightPlanner:
             return
         # The cap reads a candidate's ids, order, channel and state only.
         borrowers = state.borrowers
-        pairs = [(Candidate(
-            message_id=c.message_id, borrower_id=c.due.enrollment.borrower_id,
-            campaign_id=c.campaign.id, step=c.due.step,
-            channel=c.campaign.steps[c.due.step].channel, send_day=c.send_day,
-            priority=c.campaign.priority,
-            mailing_state=borrowers.get(c.due.enrollment.borrower_id, {}).get("mailing_state"),
-        ), c.gate) for c in sends]
+        pairs = []
+        for c in sends:
+            bid, f = c.due.enrollment.borrower_id, self._step(c.campaign.id, c.due.step)
+            pairs.append((Candidate(
+                c.message_id, bid, c.campaign.id, c.due.step, f.channel, c.send_day, f.priority,
+                mailing_state=borrowers.get(bid, _NOTHING).get("mailing_state")), c.gate))
         capped = apply_frequency_cap(pairs, state.sends_by_borrower, self.register)
         for c, decision in zip(sends, capped, strict=True):
             if decision.decision != "send":
