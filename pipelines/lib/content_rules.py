@@ -321,7 +321,6 @@ class _PhraseList:
         # numbers repeat.
         self._by_shape = not any(ch.isdigit() for p in (*self.phrases, *negations) for ch in p)
         self._clean: set[str] = set()
-        self._clean_seen: set[str] = set()  # the clean paragraphs themselves, before their shape
         words = {
             p: [
                 w
@@ -345,19 +344,12 @@ class _PhraseList:
 
     def found_in(self, paragraphs: list[str]) -> list[str]:
         """The phrases that occur in these paragraphs, each once."""
-        # A paragraph seen clean before is skipped at the cost of one set lookup; only the
-        # others pay for their shape.
-        seen = self._clean_seen
-        unseen = [p for p in paragraphs if p not in seen]
-        if not unseen:
-            return []
-        keys = [p.encode().translate(_ZEROS).decode() for p in unseen] if self._by_shape \
-            else unseen
+        keys = [p.encode().translate(_ZEROS).decode() for p in paragraphs] if self._by_shape \
+            else paragraphs
         fresh_keys = [k for k in keys if k not in self._clean]
         if not fresh_keys:
-            self._remember(seen, unseen)
             return []
-        fresh = [p for p, k in zip(unseen, keys, strict=True) if k not in self._clean]
+        fresh = [p for p, k in zip(paragraphs, keys, strict=True) if k not in self._clean]
         # A separator no phrase can span keeps the paragraphs apart in one scan.
         low = "\0".join(fresh).lower()
         found = []
@@ -374,15 +366,10 @@ class _PhraseList:
                                 break
                 i = low.find(anchor, i + 1)
         if not found:
-            self._remember(self._clean, fresh_keys)
-            self._remember(seen, unseen)
+            if len(self._clean) > _CLEAN_LIMIT:
+                self._clean.clear()
+            self._clean.update(fresh_keys)
         return found
-
-    @staticmethod
-    def _remember(clean: set[str], paragraphs: list[str]) -> None:
-        if len(clean) > _CLEAN_LIMIT:
-            clean.clear()
-        clean.update(paragraphs)
 
 
 class ContentRules:
