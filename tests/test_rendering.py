@@ -444,3 +444,44 @@ def test_for_step_resolves_flags_per_step() -> None:
     assert welcome[2].product == "insurance" and welcome[2].partner_referral
     assert all(context("heloc", i).heloc and context("heloc", i).consumer_credit for i in range(3))
     assert not context("investment_property", 0).consumer_credit
+
+
+# --- the loan values a template is handed
+
+
+@pytest.mark.parametrize(
+    ("expression", "printed"),
+    [
+        # Fixed reads: the template is handed only these keys.
+        ("{{ loan.est_value|money }} {{ loan['loan_id']|last4 }}", "$476,000.00 4417"),
+        # Reads that could reach any key: the template is handed every present value.
+        ("{{ loan.get('available_equity')|money }}", "$72,353.13"),
+        ("{{ loan|length }}", "14"),
+        ("{% for k in loan|sort %}{{ k }} {% endfor %}", " ".join(sorted(LOAN))),
+        ("{% set facts = loan %}{{ facts.closing_costs|money }}", "$6,644.94"),
+    ],
+)
+def test_a_template_sees_every_loan_value_it_can_reach(
+    tmp_path: Path, expression: str, printed: str
+) -> None:
+    root = copy_templates(tmp_path)
+    write(
+        root,
+        "investment_property/investment_education_1.email.j2",
+        "{% block subject %}Hi{% endblock %}{% block body_text %}" + expression + "{% endblock %}",
+    )
+    message = Renderer(root, COMPANY, PARTNERS).render(context("investment_property", 0))
+    assert message.body_text.split("\n\n")[0] == printed
+
+
+def test_a_loan_value_read_only_by_a_disclosure_reaches_it(tmp_path: Path) -> None:
+    root = copy_templates(tmp_path)
+    write(
+        root,
+        "investment_property/investment_education_1.email.j2",
+        "{% block subject %}Hi{% endblock %}{% block body_text %}Hello{% endblock %}",
+    )
+    write(root, "_disclosures/identity.j2",
+          (root / "_disclosures/identity.j2").read_text() + "\nValue {{ loan.est_value|money }}")
+    message = Renderer(root, COMPANY, PARTNERS).render(context("investment_property", 0))
+    assert "Value $476,000.00" in message.body_text
