@@ -50,7 +50,11 @@ class ChannelConsent(NamedTuple):
         return self.status == "opt_out" or self.revoked_by is not None
 
     def evidence(self) -> tuple[Evidence, ...]:
-        return tuple(e for e in (self.row, self.revoked_by) if e is not None)
+        # Written out: the gate asks once or twice per message.
+        row, revoked_by = self.row, self.revoked_by
+        if row is None:
+            return () if revoked_by is None else (revoked_by,)
+        return (row,) if revoked_by is None else (row, revoked_by)
 
 
 NO_CONSENT = ChannelConsent("none", None, None)
