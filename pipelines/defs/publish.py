@@ -14,7 +14,7 @@ from pipelines.defs.resources import NightSettings
 from pipelines.defs.transform.assets import xsell_dbt_models
 from pipelines.lib import send_release, warehouse
 from pipelines.lib.night_log import finish_night
-from pipelines.lib.progress import stage
+from pipelines.lib.progress import Timer, stage
 
 
 @dg.asset(
@@ -25,14 +25,17 @@ from pipelines.lib.progress import stage
 )
 def published_night(context: dg.AssetExecutionContext, night: NightSettings) -> None:
     """Readers see the whole night or none of it: one atomic rename of the warehouse file."""
+    timer = Timer()
     with duckdb.connect(str(night.working_path)) as con:
         finish_night(con)
     if night.dry_run:
         warehouse.abandon_night(night.warehouse_path)
         stage("publish", "dry run: the working copy was discarded; nothing changed")
     else:
-        warehouse.publish_night(night.warehouse_path)
-        stage("publish", f"warehouse {night.warehouse_path} now holds the night")
+        parts = warehouse.publish_night(night.warehouse_path)
+        stage("publish", f"warehouse {night.warehouse_path} now holds the night, "
+                         f"in {timer.seconds:.1f}s ("
+                         + ", ".join(f"{k} {v:.1f}s" for k, v in parts.items()) + ")")
 
 
 @dg.asset(

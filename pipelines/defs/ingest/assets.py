@@ -39,7 +39,9 @@ def landing_zone(context: dg.AssetExecutionContext, night: NightSettings):
     # a run killed between its warehouse commit and its send files: release those files first
     for released in send_release.release_committed(night.warehouse_path, night.exports_path):
         stage("recover", f"send files a crashed run committed are now in {released}")
+    copying = Timer()
     work = warehouse.start_night(night.warehouse_path)
+    copied = copying.seconds
     this_run = run_id(as_of, night.landing_path)
     with duckdb.connect(str(work)) as con:
         record_night_start(con, as_of, this_run, code_version())
@@ -49,7 +51,8 @@ def landing_zone(context: dg.AssetExecutionContext, night: NightSettings):
     context.log.info(f"run_id {this_run}")
     files, read = sum(len(s.files) for s in loaded), sum(s.read for s in loaded)
     stage("ingest", f"{sum(s.rows for s in loaded):,} rows from {files} files "
-                    f"({read} read, {files - read} unchanged) in {timer.seconds:.1f}s")
+                    f"({read} read, {files - read} unchanged) in {timer.seconds:.1f}s "
+                    f"(working copy {copied:.1f}s)")
     yield dg.MaterializeResult(asset_key=BUILD_NIGHTS, metadata={"first": str(first),
                                                                  "last": str(as_of)})
     by_source = {s.name: s for s in loaded}
