@@ -441,3 +441,22 @@ def write_csv_rows(path: Path, rows: list[dict], source: str = "engagement_event
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(defaults | row for row in rows)
+
+
+def test_rules_hold_across_columns_of_very_different_sizes(tmp_path):
+    """GX gets one frame per size class of distinct values: 10,000 e-mail addresses and two
+    states are judged in separate frames, and a broken rule in either is still found."""
+    borrowers = [{"borrower_id": f"B{i}", "email": f"b{i}@example.com",
+                  "mailing_state": "TX" if i % 2 else "CA"} for i in range(1, 10_001)]
+    borrowers[4_999]["email"] = "b5000.example.com"  # line 5001: no @
+    borrowers[6]["mailing_state"] = borrowers[7_000]["mailing_state"] = "ZZ"
+    _, problems = intake(zone_with(tmp_path, borrowers=borrowers))
+    email = only(problems, "format")
+    assert (email.column, email.count, email.fatal) == ("email", 1, True)
+    assert email.examples == ("borrowers.csv line 5001 (borrower_id=B5000): "
+                              "<hidden: personal data>",)
+    state = only(problems, "allowed_values")
+    assert (state.column, state.count) == ("mailing_state", 2)
+    assert [e.split(" (")[0] for e in state.examples] == ["borrowers.csv line 8",
+                                                        "borrowers.csv line 7002"]
+    assert len(problems) == 2
