@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Each borrower's engagement score on each as_of: weighted events decaying by half every
 -- `engagement_half_life_days`, over distinct events dated on or before the as_of.
 {%- set weights = var('engagement_weights') %}

@@ -1,6 +1,8 @@
 {{ config(materialized='table') }}
--- Every loan's features for each night being built (RULES.md, "Loan features"). A table, since
--- both marts.loan_features and the audiences read it.
+-- Every loan's features for each night being built (RULES.md, "Loan features"), with the loan's
+-- and borrower's own attributes that campaign rules test. The one table of the features step
+-- (the models under it are views, each read once here): marts.loan_features copies its feature
+-- columns, and the audiences read it through int_audience_candidates without another join.
 {%- set fixed_30_term = 360 %}
 {%- set fixed_15_term = 180 %}
 with priced as (
@@ -19,6 +21,16 @@ with priced as (
         loans.original_value,
         loans.next_rate_reset_date,
         loans.scheduled_payment,
+        loans.loan_purpose,
+        loans.occupancy,
+        loans.property_type,
+        loans.property_state,
+        loans.rate_type,
+        loans.term_months,
+        loans.note_rate,
+        loans.original_amount,
+        loans.credit_score,
+        loans.has_pmi,
         valued.est_value,
         valued.value_method,
         rates.market_rate,
@@ -97,7 +109,24 @@ select
     {{ dbt.datediff('with_savings.as_of_date', 'next_rate_reset_date', 'day') }} as days_to_rate_reset,
     case when original_value > 0
         then cast(current_upb as double) / cast(original_value as double)
-    end as upb_to_original_value
+    end as upb_to_original_value,
+    -- what campaign rules may test besides the features (int_audience_candidates)
+    status,
+    servicing_status,
+    loan_purpose,
+    occupancy,
+    property_type,
+    property_state,
+    rate_type,
+    term_months,
+    note_rate,
+    original_amount,
+    original_value,
+    credit_score,
+    has_pmi,
+    borrowers.annual_income,
+    borrowers.is_investor,
+    borrowers.borrower_id is not null as has_borrower_row
 from with_savings
 left join {{ ref('int_borrowers_engaged') }} as engaged
     on engaged.as_of_date = with_savings.as_of_date
@@ -105,3 +134,5 @@ left join {{ ref('int_borrowers_engaged') }} as engaged
 left join {{ ref('int_loan_milestones') }} as milestones
     on milestones.as_of_date = with_savings.as_of_date
     and milestones.loan_id = with_savings.loan_id
+left join {{ ref('stg_raw__borrowers') }} as borrowers
+    on borrowers.borrower_id = with_savings.borrower_id

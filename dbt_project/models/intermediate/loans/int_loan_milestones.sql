@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Days since the loan reached clear-to-close, as of each night: the latest clear_to_close
 -- milestone known on or before the as_of, else (no such milestone known that night) the
 -- status_date of a loan whose status is clear_to_close.

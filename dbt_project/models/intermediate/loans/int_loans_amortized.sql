@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Each loan on each as_of: time since close, payments made and the amortized balance.
 -- Balance features exist only for funded loans (RULES.md).
 with loan_nights as (

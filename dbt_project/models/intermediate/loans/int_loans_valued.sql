@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Each loan's estimated value: original_value moved by the most local HPI series that has both
 -- the close-month and the as_of-month value known at the as_of (CBSA, then state, then national).
 with lookups as (

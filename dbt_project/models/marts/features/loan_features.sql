@@ -1,4 +1,30 @@
 -- One row per loan per night: the features every campaign and message reads (RULES.md).
 -- Incremental by night: building a night replaces that night's rows and nothing else.
-select *
+select
+    as_of_date,
+    loan_id,
+    borrower_id,
+    lifecycle_stage,
+    months_since_close,
+    days_since_close,
+    payments_made,
+    current_upb,
+    est_value,
+    value_method,
+    current_ltv,
+    available_equity,
+    market_rate,
+    market_apr,
+    market_rate_date,
+    market_rate_age_days,
+    rate_spread_bps,
+    scheduled_payment,
+    new_payment,
+    monthly_savings,
+    closing_costs,
+    breakeven_months,
+    engagement_score,
+    days_since_clear_to_close,
+    days_to_rate_reset,
+    upb_to_original_value
 from {{ ref('int_loan_features') }}
