@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 GENESIS_HASH = "0" * 64
@@ -38,15 +38,22 @@ def chain(
 ) -> list[dict[str, Any]]:
     """The records with seq, prev_hash and record_hash added, continuing a chain whose last
     record has hash `prev_hash` and sequence number `first_seq - 1`."""
-    out = []
+    return list(link(records, prev_hash, first_seq))
+
+
+def link(
+    records: Iterable[Mapping[str, Any]], prev_hash: str = GENESIS_HASH, first_seq: int = 0
+) -> Iterator[dict[str, Any]]:
+    """chain() one record at a time, so a long night's records need not all be held."""
     for seq, record in enumerate(records, start=first_seq):
         taken = [f for f in CHAIN_FIELDS if f in record]
         if taken:
             raise ValueError(f"record {seq}: fields {taken} are set by the chain")
         linked = {**record, "seq": seq, "prev_hash": prev_hash}
-        linked["record_hash"] = prev_hash = record_hash(prev_hash, linked)
-        out.append(linked)
-    return out
+        # record_hash(prev_hash, linked) without its copy: linked has prev_hash and no hash yet
+        linked["record_hash"] = prev_hash = hashlib.sha256(
+            canonical_json(linked).encode()).hexdigest()
+        yield linked
 
 
 class Anchor(NamedTuple):
@@ -72,46 +79,60 @@ def verify(
     anchors: Iterable[Anchor] | None = None,
     id_field: str = "message_id",
 ) -> VerifyResult:
-    """Check a chain in storage order; name the first record that breaks it.
+    """Check a chain in storage order; name the first record that breaks it. Records are read
+    one at a time (a long log need not be held).
 
     With anchors (an empty list included), every record must lie under one: records after the
     last anchor were added outside a night, and an anchor beyond the end means records were
     deleted from it."""
-    records = list(records_in_order)
     pinned = sorted(anchors or (), key=lambda a: a.records)
     at = {}  # record count -> the anchors kept at that count
     for anchor in pinned:
         at.setdefault(anchor.records, []).append(anchor)
+    last = pinned[-1] if pinned else None
+    # the first record no anchor covers: its id is kept on the way in case the log goes on
+    uncovered = (last.records if last is not None else first_seq) - first_seq
+    uncovered_id = None
 
-    def bad(index: int, reason: str) -> VerifyResult:
-        found = records[index] if index < len(records) else {}
+    def bad(index: int, found: Mapping[str, Any], reason: str) -> VerifyResult:
         return VerifyResult(False, index, found.get(id_field, found.get("seq")), reason, index)
 
+    rest = iter(records_in_order)
+    first = next(rest, None)
     for anchor in at.get(first_seq, ()):
         if anchor.head != prev_hash:
-            return bad(0, f"the head {anchor.where} recorded before any record differs: the "
-                          "chain was rewritten from its start")
+            return bad(0, first or {}, f"the head {anchor.where} recorded before any record "
+                                       "differs: the chain was rewritten from its start")
     expected_seq = first_seq
-    for index, record in enumerate(records):
+    for index, record in enumerate(_with_first(first, rest)):
         reason = _broken(record, expected_seq, prev_hash)
         if reason:
-            return bad(index, reason)
+            return bad(index, record, reason)
+        if index == uncovered:
+            uncovered_id = record.get(id_field, record.get("seq"))
         prev_hash, expected_seq = record["record_hash"], expected_seq + 1
         for anchor in at.get(expected_seq, ()):
             if anchor.head != prev_hash:
-                return bad(index, f"its hash is not the head {anchor.where} recorded at this "
-                                  "record: the chain was rewritten up to here")
+                return bad(index, record, f"its hash is not the head {anchor.where} recorded "
+                                          "at this record: the chain was rewritten up to here")
+    checked = expected_seq - first_seq
     if anchors is not None:
-        last = pinned[-1] if pinned else None
         if last is not None and last.records > expected_seq:
-            return bad(len(records), f"the chain ends after {expected_seq} record(s) but "
-                                     f"{last.where} recorded its head after {last.records}: "
-                                     "records were deleted from its end")
-        covered = last.records if last is not None else first_seq
-        if covered < expected_seq:
-            return bad(covered - first_seq, "no night recorded a head at or after this record: "
-                                            "it was added outside a night")
-    return VerifyResult(True, checked=len(records))
+            return bad(checked, {}, f"the chain ends after {expected_seq} record(s) but "
+                                    f"{last.where} recorded its head after {last.records}: "
+                                    "records were deleted from its end")
+        if uncovered < checked:
+            return VerifyResult(False, uncovered, uncovered_id,
+                                "no night recorded a head at or after this record: it was "
+                                "added outside a night", uncovered)
+    return VerifyResult(True, checked=checked)
+
+
+def _with_first(first: Any, rest: Iterator) -> Iterator:
+    """`first` then the rest, unless first is None (the iterable was empty)."""
+    if first is not None:
+        yield first
+        yield from rest
 
 
 def _broken(record: Mapping[str, Any], expected_seq: int, prev_hash: str) -> str:

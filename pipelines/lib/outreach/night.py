@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,7 @@ from pipelines.lib.metrics import campaign_metrics_rows, store_campaign_metrics
 from pipelines.lib.outreach.exports import send_file_rows, template_hashes
 from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
-from pipelines.lib.outreach.state import load_night_state, outreach_nights
+from pipelines.lib.outreach.state import load_details, load_night_state, outreach_nights
 from pipelines.lib.outreach.store import night_head, store_plan
 from pipelines.lib.paths import ASSETS_DIR, PREVIEW_FOLDER, templates_dir
 from pipelines.lib.register import load_register
@@ -90,7 +91,7 @@ def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code
                                              "nothing is sent twice")
         planner = build_planner()
         state = load_night_state(con, as_of, planner.campaigns)
-        plan = planner.plan(state)
+        plan = planner.plan(state, partial(load_details, con))
         planner.hold_under_reach(con, state, plan)
         if dry_run:
             preview = exports / PREVIEW_FOLDER / as_of.isoformat()

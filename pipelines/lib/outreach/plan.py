@@ -44,7 +44,11 @@ from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pipelines.lib.metrics_reach import Reach
+
+    ReadDetails = Callable[[NightState, list[DueStep], Decimal], None]
 
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
 # Below this many due messages a second process costs more (fork, pickling) than it saves.
@@ -206,9 +210,14 @@ class NightPlanner:
         self._step_cache: dict[tuple[str, int], _StepFacts] = {}
         self._approved_cache: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
 
-    def plan(self, state: NightState) -> NightPlan:
+    def plan(self, state: NightState, read_details: ReadDetails | None = None) -> NightPlan:
+        """Tonight's plan. `read_details` (state.load_details on a connection) reads the
+        borrowers', loans' and consent rows once the due steps are known; without it the state
+        must hold them already."""
         new, values = _enroll_tonight(state, self.campaigns)
         due = _due_steps(state, self.campaigns, [*state.enrollments, *new])
+        if read_details is not None:
+            read_details(state, due, self.lo_alert_min_score)
         control = {e.enrollment_id: e.control for e in [*state.enrollments, *new]}
         send_day = state.as_of + timedelta(days=1)
         borrower_ids = {d.enrollment.borrower_id for d in due} | {
@@ -216,7 +225,8 @@ class NightPlanner:
         facts = facts_by_borrower(
             [state.borrowers[b] for b in sorted(borrower_ids) if b in state.borrowers],
             state.preferences, state.consent_events, state.dnc_numbers,
-            state.loans.values(), state.as_of, self.register)
+            state.servicing_rows(), state.as_of, self.register)
+        state.drop_consent_rows()  # not carried into the forked renderer
         holds = campaign_holds(state, self.campaigns, due, self.register)
         started = time.perf_counter()
         considered = self._consider_all(state, due, control, facts, holds, send_day)

@@ -1,9 +1,18 @@
-"""What a night's outreach reads from the warehouse: audiences, enrollments, history, consent."""
+"""What a night's outreach reads from the warehouse: audiences, enrollments, history, consent.
+
+It reads in two passes. `load_night_state` reads what decides who is enrolled and which steps
+are due (audiences, enrollments, the audit log's progress, conversions); `load_details` then
+reads the rows about people and loans (borrowers, loans, features, consent, DNC) for only the
+borrowers with a step due tonight and those the officers' call list may take. On a quiet night
+most open enrollments have nothing due, and every row read costs memory that a forked renderer
+counts again.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,7 +22,7 @@ import duckdb
 
 from pipelines.lib.bulk import insert_rows
 from pipelines.lib.campaigns import Campaign
-from pipelines.lib.enrollment import Enrollment, StepRecord
+from pipelines.lib.enrollment import DueStep, Enrollment, StepRecord
 
 SCHEMA = """
 create schema if not exists outreach;
@@ -80,6 +89,16 @@ class NightState:
     approved_holds: set[tuple[str, str]] = field(default_factory=set)  # (campaign, guard)
     nightly_sends: dict[str, dict[date, int]] = field(default_factory=dict)
     nights_run: list[date] = field(default_factory=list)  # earlier nights whose outreach ran
+    # borrower_id and servicing_status of every loan of the borrowers read by load_details (the
+    # gate's servicing facts); None when `loans` holds every loan of the night's borrowers
+    loan_servicing: list[dict] | None = None
+
+    def servicing_rows(self) -> Iterable[dict]:
+        return self.loans.values() if self.loan_servicing is None else self.loan_servicing
+
+    def drop_consent_rows(self) -> None:
+        """The consent log, replies and DNC rows are read once, into the gate's facts."""
+        self.preferences, self.consent_events, self.dnc_numbers = [], [], []
 
 
 def outreach_nights(con: duckdb.DuckDBPyConnection) -> list[date]:
@@ -100,15 +119,27 @@ def _enrollments(con) -> tuple[list[Enrollment], dict[str, str]]:
     return found, values
 
 
+# what the night reads of an audience row, besides the campaign's rule features (json_values)
+AUDIENCE_COLUMNS = ("borrower_id", "loan_id", "rate_spread_bps")
+
+
 def _audience(con, campaign: Campaign, as_of: date) -> list[dict]:
     if not campaign.enabled:
         return []
-    return rows(con, f"select * from marts.audience_{campaign.id} where as_of_date = ? "
-                     "order by borrower_id", [as_of])
+    table = f"marts.audience_{campaign.id}"
+    have = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+    # A rule feature the audience lacks reads as null (row.get), as it would from `select *`.
+    wanted = [c for c in (*AUDIENCE_COLUMNS, *sorted(campaign.features() - set(AUDIENCE_COLUMNS)))
+              if c in have]
+    columns = ", ".join(f'"{c}"' for c in wanted)
+    return rows(con, f"select {columns} from {table} where as_of_date = ? order by borrower_id",
+                [as_of])
 
 
 def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
                      campaigns: dict[str, Campaign]) -> NightState:
+    """The first pass: who is in tonight's audiences, every enrollment and its progress. The
+    borrowers', loans' and consent rows are left for `load_details`."""
     ensure_schema(con)
     audiences = {cid: _audience(con, c, as_of) for cid, c in campaigns.items()}
     enrollments, rule_values = _enrollments(con)
@@ -129,18 +160,11 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
                           | {e.borrower_id for e in enrollments})
     con.execute("create or replace temp table night_borrowers (borrower_id varchar)")
     insert_rows(con, "night_borrowers", ["borrower_id"], [[b] for b in borrower_ids])
-    in_night = "borrower_id in (select borrower_id from night_borrowers)"
-    loans = {r["loan_id"]: r for r in rows(
-        con, f"select * from staging.stg_raw__loans where {in_night}")}
-    features = {r["loan_id"]: r for r in rows(
-        con, f"select * from marts.loan_features where as_of_date = ? and {in_night}", [as_of])}
-    borrowers = {r["borrower_id"]: r for r in rows(
-        con, f"select * from staging.stg_raw__borrowers where {in_night}")}
     officers = {r["loan_officer_id"]: r for r in rows(
         con, "select * from staging.stg_raw__loan_officers")}
     conversions: dict[str, list[tuple[str, date]]] = defaultdict(list)
     for r in rows(con, f"select borrower_id, product, converted_at from "
-                       f"staging.stg_raw__conversions where converted_at <= ? and {in_night}",
+                       f"staging.stg_raw__conversions where converted_at <= ? and {IN_NIGHT}",
                   [as_of]):
         conversions[r["borrower_id"]].append((r["product"], r["converted_at"]))
     # template approvals known by the end of the night; for a template and hash the latest
@@ -160,23 +184,78 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
              "and ?", [as_of - timedelta(days=1), as_of])}
     return NightState(
         as_of=as_of, audiences=audiences, enrollments=enrollments, rule_values=rule_values,
-        records=records, features=features, loans=loans, borrowers=borrowers,
+        records=records, features={}, loans={}, borrowers={},
         officers=officers, conversions=conversions, sends_by_borrower=sends,
         approved_templates=approved, last_lo_alert=last_alert,
-        # consent reads these columns only (consent.py); the events' other columns are derived
-        preferences=rows(con, f"select borrower_id, channel, action, recorded_at "
-                              f"from staging.stg_raw__contact_preferences where {in_night}"),
-        consent_events=rows(con, f"""
-            select event_id, borrower_id, event_type, occurred_at, detail
-            from staging.stg_raw__engagement_events
-            where event_type in ('sms_reply', 'email_bounce', 'unsubscribe') and {in_night}"""),
-        dnc_numbers=rows(con, f"""
-            select * from staging.stg_raw__dnc_numbers where phone in (
-                select phone from staging.stg_raw__borrowers where {in_night})"""),
         approved_holds=holds,
         nightly_sends={k: dict(v) for k, v in nightly.items()},
         nights_run=[n for n in outreach_nights(con) if n < as_of],
+        loan_servicing=[],
     )
+
+
+IN_NIGHT = "borrower_id in (select borrower_id from night_borrowers)"
+
+
+def first_memberships(state: NightState) -> dict[str, str]:
+    """Each audience borrower's loan as the officers' call list takes it (NightPlanner's
+    _lo_alerts): the loan of their row in the first audience by campaign id."""
+    first: dict[str, str] = {}
+    for cid in sorted(state.audiences):
+        for row in state.audiences[cid]:
+            first.setdefault(row["borrower_id"], row["loan_id"])
+    return first
+
+
+def load_details(con: duckdb.DuckDBPyConnection, state: NightState, due: Iterable[DueStep],
+                 lo_alert_min_score: Decimal) -> None:
+    """The second pass: borrowers, loans, features and consent rows of the borrowers with a
+    step due, and of the audience borrowers whose engagement score reaches the officers' bar
+    (the only others the night decides anything for). A row is read as the first pass's
+    `night_borrowers` bounds it, so each one read is the row a read of every night borrower
+    would have held."""
+    borrowers = {d.enrollment.borrower_id for d in due}
+    loans = {d.enrollment.loan_id for d in due}
+    first = first_memberships(state)
+    con.execute("create or replace temp table night_lo_loans (loan_id varchar)")
+    insert_rows(con, "night_lo_loans", ["loan_id"], [[v] for v in sorted(set(first.values()))])
+    scores = dict(con.execute(f"""
+        select loan_id, engagement_score from marts.loan_features
+        where as_of_date = ? and loan_id in (select loan_id from night_lo_loans)
+        and {IN_NIGHT}""", [state.as_of]).fetchall())
+    for bid, loan_id in first.items():
+        # the bar as _lo_alerts applies it: a missing feature row or score counts as 0
+        if not (scores.get(loan_id) or Decimal(0)) < lo_alert_min_score:
+            borrowers.add(bid)
+            loans.add(loan_id)
+    con.execute("create or replace temp table night_detail_borrowers (borrower_id varchar)")
+    insert_rows(con, "night_detail_borrowers", ["borrower_id"], [[b] for b in sorted(borrowers)])
+    con.execute("create or replace temp table night_detail_loans (loan_id varchar)")
+    insert_rows(con, "night_detail_loans", ["loan_id"], [[v] for v in sorted(loans)])
+    wanted = "borrower_id in (select borrower_id from night_detail_borrowers)"
+    wanted_loan = f"loan_id in (select loan_id from night_detail_loans) and {IN_NIGHT}"
+    state.loans = {r["loan_id"]: r for r in rows(
+        con, f"select * from staging.stg_raw__loans where {wanted_loan}")}
+    state.features = {r["loan_id"]: r for r in rows(
+        con, f"select * from marts.loan_features where as_of_date = ? and {wanted_loan}",
+        [state.as_of])}
+    state.borrowers = {r["borrower_id"]: r for r in rows(
+        con, f"select * from staging.stg_raw__borrowers where {wanted}")}
+    # every loan of those borrowers, one row a loan as the loans dict kept them (by loan_id)
+    state.loan_servicing = list({r["loan_id"]: {
+        "borrower_id": r["borrower_id"], "servicing_status": r["servicing_status"]}
+        for r in rows(con, f"select loan_id, borrower_id, servicing_status "
+                           f"from staging.stg_raw__loans where {wanted}")}.values())
+    # consent reads these columns only (consent.py); the events' other columns are derived
+    state.preferences = rows(con, f"select borrower_id, channel, action, recorded_at "
+                                  f"from staging.stg_raw__contact_preferences where {wanted}")
+    state.consent_events = rows(con, f"""
+        select event_id, borrower_id, event_type, occurred_at, detail
+        from staging.stg_raw__engagement_events
+        where event_type in ('sms_reply', 'email_bounce', 'unsubscribe') and {wanted}""")
+    state.dnc_numbers = rows(con, f"""
+        select * from staging.stg_raw__dnc_numbers where phone in (
+            select phone from staging.stg_raw__borrowers where {wanted})""")
 
 
 def json_values(row: dict[str, Any], names: list[str]) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 from typing import Any
 
 import duckdb
 
-from pipelines.lib.audit_chain import GENESIS_HASH, Anchor, VerifyResult, chain, verify
+from pipelines.lib.audit_chain import GENESIS_HASH, Anchor, VerifyResult, link, verify
 from pipelines.lib.bulk import insert_rows
 from pipelines.lib.outreach.plan import NightPlan, audit_record
-from pipelines.lib.outreach.state import NightState, ensure_schema, rows
+from pipelines.lib.outreach.state import NightState, ensure_schema
 
 AUDIT_COLUMNS = (
     "seq", "message_id", "as_of_date", "run_id", "code_version", "enrollment_id",
@@ -21,6 +22,9 @@ AUDIT_COLUMNS = (
     "scheduled_for", "decision", "reason", "rules_evaluated", "rule_values", "consent_rows",
     "timezone", "timezone_method", "prev_hash", "record_hash",
 )
+
+
+AUDIT_BATCH = 20_000  # audit records appended per insert
 
 
 ENROLLMENT_COLUMNS = (
@@ -47,33 +51,40 @@ def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightStat
                 [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id,
                   e.enrolled_on, e.control, e.rate_spread_bps, e.config_sha256,
                   plan.rule_values[e.enrollment_id]] for e in plan.new_enrollments])
-    # Records are made one at a time as the chain links them: only the linked copy is kept.
+    # Records are made one at a time as the chain links them, and appended a batch at a time:
+    # a night's records are never all held at once, as dicts or as Arrow columns.
     in_order = sorted(plan.considered, key=lambda c: (c.campaign.id, c.due.step, c.message_id))
     head, first_seq = chain_head(con)
-    linked = chain((audit_record(c, state, run_id, code_version) for c in in_order),
-                   head, first_seq)
-    insert_rows(con, "outreach.messages", AUDIT_COLUMNS,
-                [[r[c] for c in AUDIT_COLUMNS] for r in linked])
+    linked = link((audit_record(c, state, run_id, code_version) for c in in_order),
+                  head, first_seq)
+    written = 0
+    while batch := list(islice(linked, AUDIT_BATCH)):
+        insert_rows(con, "outreach.messages", AUDIT_COLUMNS,
+                    [[r[c] for c in AUDIT_COLUMNS] for r in batch])
+        head, written = batch[-1]["record_hash"], written + len(batch)
     send_day = plan.as_of.toordinal() + 1
     insert_rows(con, "outreach.lo_alerts", LO_ALERT_COLUMNS,
                 [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id,
                   a.loan_id, a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
                  for a in plan.lo_alerts])
     # --- the chain's head after tonight, the anchor `xsell audit verify` checks the log against
-    head = linked[-1]["record_hash"] if linked else head
     con.execute("insert into outreach.nights (as_of_date, run_id, considered, sent, "
                 "held_campaigns, chain_records, chain_head) values (?, ?, ?, ?, ?, ?, ?)",
                 [plan.as_of, run_id, len(plan.considered), len(plan.sent),
-                 json.dumps(plan.holds, sort_keys=True), first_seq + len(linked), head])
+                 json.dumps(plan.holds, sort_keys=True), first_seq + written, head])
     # --- end of the chain's head
-    return len(linked)
+    return written
 
 
-def audit_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def audit_rows(con: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:
+    """The audit log in the order of its sequence numbers, read a batch at a time."""
     # as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
     columns = ", ".join("cast(as_of_date as varchar) as as_of_date" if c == "as_of_date" else c
                         for c in AUDIT_COLUMNS)
-    return rows(con, f"select {columns} from outreach.messages order by seq")
+    cursor = con.execute(f"select {columns} from outreach.messages order by seq")
+    while batch := cursor.fetchmany(AUDIT_BATCH):
+        for r in batch:
+            yield dict(zip(AUDIT_COLUMNS, r, strict=True))
 
 
 def night_head(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
