@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -86,6 +86,13 @@ def cell(value: Any, column: str = "") -> str | int | float | Decimal:
 
 def csv_bytes(name: str, rows: Iterable[Mapping[str, Any]]) -> tuple[bytes, int]:
     """A send file's bytes (header first, rows sorted, LF endings) and its row count."""
+    lines, count = csv_lines(name, rows)
+    return b"".join(lines), count
+
+
+def csv_lines(name: str, rows: Iterable[Mapping[str, Any]]) -> tuple[Iterator[bytes], int]:
+    """csv_bytes a line at a time, so a big file is never held whole; the rows are checked
+    (columns, unique keys) before the first line is made."""
     columns = SEND_FILES[name]
     wanted = set(columns)
     checked = []
@@ -99,9 +106,12 @@ def csv_bytes(name: str, rows: Iterable[Mapping[str, Any]]) -> tuple[bytes, int]
     keys = [tuple(r[k] for k in sort_key) for r in checked]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{name}: duplicate rows for key {sort_key}")
-    lines = [_line(columns)]
-    lines += (_line([cell(r[c], c) for c in columns]) for r in checked)
-    return "".join(lines).encode("utf-8"), len(checked)
+
+    def lines() -> Iterator[bytes]:
+        yield _line(columns).encode("utf-8")
+        for r in checked:
+            yield _line([cell(r[c], c) for c in columns]).encode("utf-8")
+    return lines(), len(checked)
 
 
 def _line(values: Iterable[Any]) -> str:
@@ -116,13 +126,17 @@ def _line(values: Iterable[Any]) -> str:
     return ",".join(fields) + "\n"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file that appears whole or not at all, readable by its owner only."""
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> str:
+    """Write a file that appears whole or not at all, readable by its owner only; `data` is
+    the bytes or pieces of them. Returns the SHA-256 of what was written."""
+    digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), FILE_MODE)
-            f.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                f.write(piece)
+                digest.update(piece)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -130,6 +144,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_path(path.parent)
+    return digest.hexdigest()
 
 
 def fsync_path(path: Path) -> None:
@@ -171,9 +186,8 @@ def write_send_files(
     os.chmod(directory, DIR_MODE)
     files: dict[str, dict[str, Any]] = {}
     for name in SEND_FILES:
-        data, count = csv_bytes(name, rows_by_file.get(name, ()))
-        write_atomic(directory / name, data)
-        files[name] = FileEntry(count, hashlib.sha256(data).hexdigest())._asdict()
+        lines, count = csv_lines(name, rows_by_file.get(name, ()))
+        files[name] = FileEntry(count, write_atomic(directory / name, lines))._asdict()
     for name in extra_files:
         data = (directory / name).read_bytes()
         files[name] = {"rows": None, "sha256": hashlib.sha256(data).hexdigest()}

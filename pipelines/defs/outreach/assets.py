@@ -42,21 +42,23 @@ def outreach_decisions(context: dg.AssetExecutionContext, night: NightSettings):
     result = run_outreach(night.working_path, as_of, night.exports_path, run_id,
                           code_version(), dry_run=night.dry_run)
     stage("outreach", f"{result.notice} in {timer.seconds:.1f}s{_render_gate(result)}")
-    if result.plan and result.plan.holds:
-        stage("holds", ", ".join(f"{c} held by {r}" for c, r in sorted(result.plan.holds.items())))
+    holds = result.plan.holds if result.plan else {}
+    if holds:
+        stage("holds", ", ".join(f"{c} held by {r}" for c, r in sorted(holds.items())))
+    status, notice, staged = result.status, result.notice, result.staged
+    del result  # the plan (every message, rendered) is let go before the checks read the log
     with duckdb.connect(str(night.working_path), read_only=True) as con:
         for name, check in CHECKS.items():
-            problems = check(con, as_of) if result.status == "done" else []
+            problems = check(con, as_of) if status == "done" else []
             yield dg.AssetCheckResult(
                 check_name=name, passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
                 description="\n".join(problems[:10]) or "holds",
                 metadata={"problems": len(problems)})
     with duckdb.connect(str(night.working_path)) as con:
-        record_staged_export(con, result.staged)
-        if result.staged is not None:  # the files' manifest goes into tonight's commit
-            send_release.refuse_to_replace(result.staged, night.exports_path / as_of.isoformat())
-            send_release.record_manifest(con, as_of, result.staged)
+        record_staged_export(con, staged)
+        if staged is not None:  # the files' manifest goes into tonight's commit
+            send_release.refuse_to_replace(staged, night.exports_path / as_of.isoformat())
+            send_release.record_manifest(con, as_of, staged)
     yield dg.MaterializeResult(
-        metadata={"status": result.status, "notice": result.notice,
-                  "holds": str(result.plan.holds if result.plan else {})},
+        metadata={"status": status, "notice": notice, "holds": str(holds)},
     )

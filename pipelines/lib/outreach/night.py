@@ -16,11 +16,17 @@ import yaml
 
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.content_rules import ContentRules
+from pipelines.lib.enrollment import DueStep
 from pipelines.lib.metrics import campaign_metrics_rows, store_campaign_metrics
 from pipelines.lib.outreach.exports import send_file_rows, template_hashes
 from pipelines.lib.outreach.plan import NightPlan, NightPlanner
 from pipelines.lib.outreach.report import write_report
-from pipelines.lib.outreach.state import load_details, load_night_state, outreach_nights
+from pipelines.lib.outreach.state import (
+    NightState,
+    load_details,
+    load_night_state,
+    outreach_nights,
+)
 from pipelines.lib.outreach.store import night_head, store_plan
 from pipelines.lib.paths import ASSETS_DIR, PREVIEW_FOLDER, templates_dir
 from pipelines.lib.register import load_register
@@ -65,6 +71,16 @@ def _no_cycle_collector() -> Iterator[None]:
             gc.enable()
 
 
+def _read_details(con: duckdb.DuckDBPyConnection, state: NightState, due: list[DueStep],
+                  lo_alert_min_score: Decimal) -> None:
+    """load_details, then DuckDB's cache of the table blocks it read is let go: nothing reads
+    them again before the renderer forks, and the forked child would count them twice. The
+    cache is evicted by lowering the memory limit for a moment (no one sets it otherwise)."""
+    load_details(con, state, due, lo_alert_min_score)
+    con.execute("set memory_limit = '1MB'")
+    con.execute("reset memory_limit")
+
+
 def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_version: str,
                  dry_run: bool = False) -> OutreachResult:
     """Decide and record tonight's messages and stage the send files in a private folder.
@@ -91,7 +107,7 @@ def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code
                                              "nothing is sent twice")
         planner = build_planner()
         state = load_night_state(con, as_of, planner.campaigns)
-        plan = planner.plan(state, partial(load_details, con))
+        plan = planner.plan(state, partial(_read_details, con))
         planner.hold_under_reach(con, state, plan)
         if dry_run:
             preview = exports / PREVIEW_FOLDER / as_of.isoformat()
