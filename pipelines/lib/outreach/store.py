@@ -45,8 +45,21 @@ def chain_head(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
 
 def store_plan(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightState,
                run_id: str, code_version: str) -> int:
-    """Append tonight's rows; returns the number of audit records written."""
+    """Append tonight's rows, in one transaction; returns the number of audit records
+    written."""
     ensure_schema(con)
+    con.begin()
+    try:
+        written = _append_night(con, plan, state, run_id, code_version)
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+    return written
+
+
+def _append_night(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightState,
+                  run_id: str, code_version: str) -> int:
     insert_rows(con, "outreach.enrollments", ENROLLMENT_COLUMNS,
                 [[plan.as_of, e.enrollment_id, e.campaign_id, e.borrower_id, e.loan_id,
                   e.enrolled_on, e.control, e.rate_spread_bps, e.config_sha256,
