@@ -176,3 +176,15 @@ def test_id_field_falls_back_to_seq():
     chained = chain([{"x": i} for i in range(3)])
     chained[1]["x"] = 9
     assert verify(chained).first_bad_id == 1
+
+
+def test_a_log_read_once_as_it_streams_is_checked_like_a_list():
+    """verify reads its records once (a cursor's stream): the record no night covers is still
+    named, though the check that finds it comes after the whole log was read."""
+    chained = chain(records(6))
+    nights = [Anchor(4, chained[3]["record_hash"], "night 1")]
+    result = verify(iter(chained), anchors=nights)
+    assert (result.ok, result.first_bad_index, result.first_bad_id) == (False, 4, "m4")
+    assert "outside a night" in result.reason
+    assert verify(iter(chained[:4]), anchors=nights) == (True, None, None, "", 4)
+    assert verify(iter([]), anchors=[]) == (True, None, None, "", 0)

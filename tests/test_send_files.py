@@ -292,3 +292,21 @@ def test_publish_dir_rerun_same_bytes_changes_nothing_and_new_bytes_are_refused(
         publish_night(out, "two")  # published files are never replaced
     assert read((out / AS_OF.isoformat() / "sms.csv").read_bytes())[1][6] == "one"
     assert (out / AS_OF.isoformat()).stat().st_ino == first
+
+
+def test_write_atomic_writes_pieces_whole_and_returns_their_sha256(tmp_path):
+    target = tmp_path / "sms.csv"
+    digest = write_atomic(target, iter([b"message_id\n", b"m1\n", b"m2\n"]))
+    assert target.read_bytes() == b"message_id\nm1\nm2\n"
+    assert digest == hashlib.sha256(b"message_id\nm1\nm2\n").hexdigest()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_failing_piece_leaves_no_file_and_no_temporary(tmp_path):
+    def pieces():
+        yield b"message_id\n"
+        raise RuntimeError("row 2 could not be made")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(tmp_path / "sms.csv", pieces())
+    assert list(tmp_path.iterdir()) == []
