@@ -81,6 +81,16 @@ def _read_details(con: duckdb.DuckDBPyConnection, state: NightState, due: list[D
     con.execute("reset memory_limit")
 
 
+def _let_go_of_unsent_texts(plan: NightPlan) -> None:
+    """Tonight's decisions are final: a message not sent is recorded by its ids and template
+    (audit_record) and goes in no send file, so its rendered text is let go before the audit
+    log, metrics, report and send files are made (a night whose campaigns are held keeps
+    nearly every text otherwise)."""
+    for c in plan.considered:
+        if c.decision != "send" and c.rendered is not None:
+            c.rendered = c.rendered._replace(subject=None, body_text="", body_html=None)
+
+
 def run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code_version: str,
                  dry_run: bool = False) -> OutreachResult:
     """Decide and record tonight's messages and stage the send files in a private folder.
@@ -114,6 +124,7 @@ def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code
             preview.mkdir(parents=True, exist_ok=True)
             write_report(preview / "report.html", plan, con, preview=True)
             return OutreachResult("done", f"dry run: preview at {preview}", None, plan)
+        _let_go_of_unsent_texts(plan)
         store_plan(con, plan, state, run_id, code_version)
         # Computed once from the stored plan, for the mart and for the report.
         metrics = campaign_metrics_rows(con, as_of, planner.campaigns)
