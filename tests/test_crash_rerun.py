@@ -483,7 +483,7 @@ def test_an_edit_with_the_chain_recomputed_is_detected(synthetic, tmp_path):
     copy = tmp_path / "rechained.duckdb"
     shutil.copyfile(path, copy)
     with duckdb.connect(str(copy)) as con:
-        records = audit_rows(con)
+        records = list(audit_rows(con))
         for r in records:
             for field in ("seq", "prev_hash", "record_hash"):
                 r.pop(field)
