@@ -251,7 +251,9 @@ def _code_version() -> dict:
     two nights of one benchmark."""
     dirty = _run_text(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
     return {"git_commit": _run_text(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
-            "git_dirty_files": [line[3:] for line in dirty.splitlines()]}
+            # porcelain lines are "XY path"; the output was stripped, so the first line may
+            # have lost its leading blank
+            "git_dirty_files": [line.split(None, 1)[1] for line in dirty.splitlines()]}
 
 
 def _py_spy() -> str | None:
