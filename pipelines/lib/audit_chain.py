@@ -28,8 +28,12 @@ def canonical_json(record: Mapping[str, Any]) -> str:
 
 def record_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
     """SHA-256 of the record's canonical JSON with `prev_hash` set to the previous record's hash."""
-    body = {k: v for k, v in record.items() if k != "record_hash"}
-    body["prev_hash"] = prev_hash
+    body = record
+    # A record being linked already carries prev_hash and no hash: it is hashed as it is, with
+    # no copy (once per message of a night).
+    if "record_hash" in record or record.get("prev_hash") != prev_hash:
+        body = {k: v for k, v in record.items() if k != "record_hash"}
+        body["prev_hash"] = prev_hash
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
@@ -50,9 +54,7 @@ def link(
         if taken:
             raise ValueError(f"record {seq}: fields {taken} are set by the chain")
         linked = {**record, "seq": seq, "prev_hash": prev_hash}
-        # record_hash(prev_hash, linked) without its copy: linked has prev_hash and no hash yet
-        linked["record_hash"] = prev_hash = hashlib.sha256(
-            canonical_json(linked).encode()).hexdigest()
+        linked["record_hash"] = prev_hash = record_hash(prev_hash, linked)
         yield linked
 
 
