@@ -39,7 +39,7 @@ from pipelines.lib.gate import (
     facts_by_borrower,
 )
 from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_holds
-from pipelines.lib.outreach.state import NightState, json_values
+from pipelines.lib.outreach.state import NightState, first_memberships, json_values
 from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
 
@@ -402,13 +402,15 @@ class NightPlanner:
     def _lo_alerts(self, state: NightState, facts, send_day: date) -> list[LoAlert]:
         """A borrower in any audience whose engagement_score reaches the bar goes on their
         officer's list, at most once per `lo_alert_every_days`."""
-        audiences: dict[str, list[tuple[str, str]]] = {}
+        audiences: dict[str, list[str]] = {}
         for cid in sorted(state.audiences):
             for row in state.audiences[cid]:
-                audiences.setdefault(row["borrower_id"], []).append((cid, row["loan_id"]))
+                audiences.setdefault(row["borrower_id"], []).append(cid)
+        # the loan whose score counts: the one load_details read the bar against
+        first_loans = first_memberships(state)
         alerts = []
-        for bid, memberships in sorted(audiences.items()):
-            loan_id = memberships[0][1]
+        for bid, campaigns in sorted(audiences.items()):
+            loan_id = first_loans[bid]
             score = state.features.get(loan_id, {}).get("engagement_score") or Decimal(0)
             officer = state.loans.get(loan_id, {}).get("loan_officer_id")
             last = state.last_lo_alert.get(bid)
@@ -429,7 +431,7 @@ class NightPlanner:
                 enrolled_loan_servicing=state.loans.get(loan_id, {}).get("servicing_status"))
             decided = self.gate.decide(candidate, facts.get(bid, NO_FACTS))
             alerts.append(LoAlert(officer, bid, loan_id, score,
-                                  sorted({c for c, _ in memberships}), decided.decision,
+                                  sorted(set(campaigns)), decided.decision,
                                   decided.rule_id))
         return alerts
 

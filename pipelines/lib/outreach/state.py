@@ -198,8 +198,9 @@ IN_NIGHT = "borrower_id in (select borrower_id from night_borrowers)"
 
 
 def first_memberships(state: NightState) -> dict[str, str]:
-    """Each audience borrower's loan as the officers' call list takes it (NightPlanner's
-    _lo_alerts): the loan of their row in the first audience by campaign id."""
+    """Each audience borrower's loan as the officers' call list takes it: the loan of their row
+    in the first audience by campaign id (NightPlanner._lo_alerts and load_details both use
+    it, so the bar is read against the loan the list decides on)."""
     first: dict[str, str] = {}
     for cid in sorted(state.audiences):
         for row in state.audiences[cid]:
