@@ -248,11 +248,18 @@ _NO_FACTS = RegzFacts(False, False, False, False, False, False, False)
 _ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 
+def shape(text: str) -> str:
+    """The text with every digit a 0. Only ASCII digits change (UTF-8 puts no other character
+    in those bytes) and line breaks stay, so the shape of a whole message splits into the
+    shapes of its paragraphs: one translation a message instead of one a paragraph."""
+    return text.encode().translate(_ZEROS).decode()
+
+
 @lru_cache(maxsize=65_536)
 def regz_facts(paragraph: str) -> RegzFacts:
     """The paragraph's facts, looked up by its shape (every digit a 0): no check depends on
     which digits a figure has, and the blocks that quote a loan's numbers keep one shape."""
-    return _facts_of_shape(paragraph.encode().translate(_ZEROS).decode())
+    return _facts_of_shape(shape(paragraph))
 
 
 @lru_cache(maxsize=16_384)
@@ -289,7 +296,7 @@ def rates_without_apr(paragraph: str, low: str, rates: list[int]) -> list[str]:
 
 def states_credit_terms(text: str) -> bool:
     """Whether a consumer-credit text states a rate or a trigger term, and so needs Reg Z blocks."""
-    return any(f.states_rate or f.trigger for f in map(regz_facts, text.split("\n\n")))
+    return any(f.states_rate or f.trigger for f in map(_facts_of_shape, shape(text).split("\n\n")))
 
 
 # --- The rules' configuration: phrase lists and partner facts, compiled once.
@@ -342,10 +349,13 @@ class _PhraseList:
             self._groups.append((anchor, [(p, _phrase_pattern(p), len(p) + 16) for p in group]))
             todo -= set(group)
 
-    def found_in(self, paragraphs: list[str]) -> list[str]:
-        """The phrases that occur in these paragraphs, each once."""
-        keys = [p.encode().translate(_ZEROS).decode() for p in paragraphs] if self._by_shape \
-            else paragraphs
+    def found_in(self, paragraphs: list[str], shapes: list[str] | None = None) -> list[str]:
+        """The phrases that occur in these paragraphs, each once. `shapes`: the paragraphs'
+        shapes, when the caller has them already."""
+        if not self._by_shape:
+            keys = paragraphs
+        else:
+            keys = shapes if shapes is not None else [shape(p) for p in paragraphs]
         fresh_keys = [k for k in keys if k not in self._clean]
         if not fresh_keys:
             return []
@@ -428,14 +438,16 @@ def check_content(
     text = f"{rendered.subject}\n{rendered.body_text}" if rendered.subject else rendered.body_text
     low = text.lower()
     paragraphs = text.split("\n\n")
+    shapes = shape(text).split("\n\n")
     found = [
-        Violation(BANNED_PHRASES, f"banned phrase {p!r}") for p in rules.banned.found_in(paragraphs)
+        Violation(BANNED_PHRASES, f"banned phrase {p!r}")
+        for p in rules.banned.found_in(paragraphs, shapes)
     ]
     found += _identity(text, low, ctx, company)
     if ctx.channel == "email":
         found += _canspam(rendered, text, low, ctx, company)
     if ctx.consumer_credit:
-        found += _regz(paragraphs, ctx.heloc)
+        found += _regz(paragraphs, shapes, ctx.heloc)
     if ctx.settlement_service_referral:
         found += _afba(text, low, paragraphs, ctx, company, rules)
     return found
@@ -496,8 +508,8 @@ def _canspam(
     return [Violation(CANSPAM_CONTENT, p) for p in problems]
 
 
-def _regz(paragraphs: list[str], heloc: bool) -> list[Violation]:
-    facts = [regz_facts(p) for p in paragraphs]
+def _regz(paragraphs: list[str], shapes: list[str], heloc: bool) -> list[Violation]:
+    facts = [_facts_of_shape(s) for s in shapes]
     found = []
     for paragraph, f in zip(paragraphs, facts):
         if f.rate_without_apr:  # the quotes come from the real text, not the shape

@@ -315,8 +315,21 @@ def decide(candidate: Candidate, facts: BorrowerFacts, register: Register) -> De
     return _gate_for(register).decide(candidate, facts)
 
 
+class CapEntry(NamedTuple):
+    """What the frequency cap reads of a would-be send (a Candidate has the same fields)."""
+
+    message_id: str
+    borrower_id: str
+    campaign_id: str
+    step: int
+    channel: str
+    send_day: date
+    priority: int
+    mailing_state: str | None
+
+
 def apply_frequency_cap(
-    gated: Sequence[tuple[Candidate, Decision]],
+    gated: Sequence[tuple[Candidate | CapEntry, Decision]],
     history_sends: Mapping[str, Iterable[date]],
     register: Register,
 ) -> list[Decision]:
@@ -337,29 +350,37 @@ def apply_frequency_cap(
         raise ValueError("frequency.cap per_day no longer implies tcpa.state_frequency")
     state_freq_states = frozenset(state_rule.get("states", ()))
     cap_decision = register.decision("frequency.cap")
+    capped_only, with_state = ("frequency.cap",), ("frequency.cap", "tcpa.state_frequency")
 
-    def key(i: int) -> tuple:
-        c = gated[i][0]
-        return (c.send_day, c.priority, c.campaign_id, c.step, c.message_id)
-
-    sent: dict[str, Counter] = {}
+    # The order as tuples compared directly (a key function costs a call per message); the
+    # index last keeps equal keys in their given order, as a stable sort would.
+    order = sorted(
+        (c.send_day, c.priority, c.campaign_id, c.step, c.message_id, i)
+        for i, (c, _) in enumerate(gated)
+    )
+    sent: dict[str, dict[date, int]] = {}
     out = [decision for _, decision in gated]
-    for i in sorted(range(len(gated)), key=key):
+    for *_, i in order:
         c, d = gated[i]
         if d.decision != "send" or c.channel == LO_CALL:
             continue
-        rules = ("frequency.cap",)
-        if c.channel in ("sms", "phone") and c.mailing_state in state_freq_states:
-            rules += ("tcpa.state_frequency",)
+        rules = (
+            with_state
+            if c.channel in ("sms", "phone") and c.mailing_state in state_freq_states
+            else capped_only
+        )
         days = sent.get(c.borrower_id)
         if days is None:
-            days = sent[c.borrower_id] = Counter(history_sends.get(c.borrower_id, ()))
-        in_30 = sum(n for day, n in days.items() if 0 <= (c.send_day - day).days < 30)
+            history = history_sends.get(c.borrower_id)
+            days = sent[c.borrower_id] = Counter(history) if history else {}
+        day = c.send_day
+        in_30 = sum(n for earlier, n in days.items() if 0 <= (day - earlier).days < 30) \
+            if days else 0
         # Decision(...) field by field: _replace costs more than the rest of the loop.
-        if days[c.send_day] >= per_day or in_30 >= per_30:
+        if days.get(day, 0) >= per_day or in_30 >= per_30:
             out[i] = Decision(cap_decision, "frequency.cap", d.rules_evaluated + rules, None,
                               *d[4:])
         else:
-            days[c.send_day] += 1
+            days[day] = days.get(day, 0) + 1
             out[i] = Decision(d.decision, d.rule_id, d.rules_evaluated + rules, *d[3:])
     return out

@@ -33,6 +33,7 @@ from pipelines.lib.gate import (
     LO_CALL,
     NO_FACTS,
     Candidate,
+    CapEntry,
     Decision,
     Gate,
     apply_frequency_cap,
@@ -384,14 +385,15 @@ class NightPlanner:
         sends = [c for c in considered if c.decision == "send"]
         if not sends:
             return
-        # The cap reads a candidate's ids, order, channel and state only.
-        borrowers = state.borrowers
+        # The cap reads a message's ids, order, channel and state only (CapEntry).
+        borrowers, steps = state.borrowers, self._step_cache
         pairs = []
         for c in sends:
-            bid, f = c.due.enrollment.borrower_id, self._step(c.campaign.id, c.due.step)
-            pairs.append((Candidate(
-                c.message_id, bid, c.campaign.id, c.due.step, f.channel, c.send_day, f.priority,
-                mailing_state=borrowers.get(bid, _NOTHING).get("mailing_state")), c.gate))
+            bid, step, cid = c.due.enrollment.borrower_id, c.due.step, c.campaign.id
+            f = steps.get((cid, step)) or self._step(cid, step)
+            pairs.append((CapEntry(
+                c.message_id, bid, cid, step, f.channel, c.send_day, f.priority,
+                borrowers.get(bid, _NOTHING).get("mailing_state")), c.gate))
         capped = apply_frequency_cap(pairs, state.sends_by_borrower, self.register)
         for c, decision in zip(sends, capped, strict=True):
             if decision.decision != "send":
