@@ -296,7 +296,12 @@ def rates_without_apr(paragraph: str, low: str, rates: list[int]) -> list[str]:
 
 def states_credit_terms(text: str) -> bool:
     """Whether a consumer-credit text states a rate or a trigger term, and so needs Reg Z blocks."""
-    return any(f.states_rate or f.trigger for f in map(_facts_of_shape, shape(text).split("\n\n")))
+    return credit_terms_in(shape(text).split("\n\n"))
+
+
+def credit_terms_in(shapes: list[str]) -> bool:
+    """states_credit_terms, from the shapes of the text's paragraphs."""
+    return any(f.states_rate or f.trigger for f in map(_facts_of_shape, shapes))
 
 
 # --- The rules' configuration: phrase lists and partner facts, compiled once.
@@ -428,17 +433,25 @@ _SHOP_AROUND = (
 )
 
 
+def checked_text(rendered: RenderedMessage) -> str:
+    """The text the content rules read: the subject, if any, on the line before the body."""
+    return f"{rendered.subject}\n{rendered.body_text}" if rendered.subject else rendered.body_text
+
+
 def check_content(
     rendered: RenderedMessage,
     ctx: MessageContext,
     company: Mapping[str, Any],
     rules: ContentRules,
+    shapes: list[str] | None = None,
 ) -> list[Violation]:
-    """Every content-rule violation in the rendered message (subject and body); empty when clean."""
-    text = f"{rendered.subject}\n{rendered.body_text}" if rendered.subject else rendered.body_text
+    """Every content-rule violation in the rendered message (subject and body); empty when clean.
+    `shapes`: the shapes of checked_text's paragraphs, when the renderer worked them out."""
+    text = checked_text(rendered)
     low = text.lower()
     paragraphs = text.split("\n\n")
-    shapes = shape(text).split("\n\n")
+    if shapes is None:
+        shapes = shape(text).split("\n\n")
     found = [
         Violation(BANNED_PHRASES, f"banned phrase {p!r}")
         for p in rules.banned.found_in(paragraphs, shapes)

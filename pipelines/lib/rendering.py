@@ -36,13 +36,14 @@ from pipelines.lib.content_rules import (
     REGZ_TRIGGER_TERMS,
     RESPA_AFBA,
     ContentBlocked,
+    credit_terms_in,
     format_dollars,
     format_money,
     format_phone,
     format_rate,
     format_share,
     referral_partner,
-    states_credit_terms,
+    shape,
     unsubscribe_url,
 )
 
@@ -467,6 +468,12 @@ class Renderer:
 
     def render(self, ctx: MessageContext) -> RenderedMessage:
         """Render one message, or raise ContentBlocked with the rule that stops it."""
+        return self.render_with_shapes(ctx)[0]
+
+    def render_with_shapes(self, ctx: MessageContext) -> tuple[RenderedMessage, list[str] | None]:
+        """render(), and the shapes of the paragraphs the content rules read (content_rules.
+        checked_text, shape) when a consumer-credit message's Reg Z test worked out those of
+        its body already: check_content then shapes only the disclosures."""
         partner_key = self._partner_key(ctx)
         standard, noterms = self.step_templates(
             ctx.campaign_id, ctx.template, ctx.channel, partner_key
@@ -487,9 +494,11 @@ class Renderer:
                 ) from None
             raise ContentBlocked(CONTENT_STRICT, f"{step.template_id}: {exc}") from None
 
-        states_terms = ctx.consumer_credit and states_credit_terms(
-            f"{subject}\n{body}" if email else body
-        )
+        shapes = None
+        states_terms = False
+        if ctx.consumer_credit:
+            shapes = shape(f"{subject}\n{body}" if email else body).split("\n\n")
+            states_terms = credit_terms_in(shapes)
         if states_terms and not apr_known:
             raise ContentBlocked(
                 REGZ_APR_UNAVAILABLE,
@@ -508,6 +517,12 @@ class Renderer:
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
             raise ContentBlocked(CONTENT_STRICT, f"disclosures {', '.join(names)}: {exc}") from None
         body_text = f"{body}\n\n{notice_text}"
+        # checked_text is the body's text, a blank line, then the disclosures': its paragraphs
+        # are theirs together, unless an empty body or subject moves the blank line.
+        if shapes is not None and body and notice_text and (subject or not email):
+            shapes += shape(notice_text).split("\n\n")
+        else:
+            shapes = None
         files, template_sha256 = self._manifest(step, notices)
 
         if email:
@@ -534,7 +549,7 @@ class Renderer:
             files,
             template_sha256,
             hashlib.sha256(content.encode()).hexdigest(),
-        )
+        ), shapes
 
     def _partner_key(self, ctx: MessageContext) -> str:
         if not (ctx.settlement_service_referral or ctx.partner_referral):

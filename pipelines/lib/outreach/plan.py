@@ -339,10 +339,10 @@ class NightPlanner:
             f.consumer_credit, f.heloc, f.settlement_service_referral, f.partner_referral,
             f.product)
         try:
-            rendered = self.renderer.render(ctx)
+            rendered, shapes = self.renderer.render_with_shapes(ctx)
         except ContentBlocked as blocked:
             return None, blocked.rule_id
-        violations = check_content(rendered, ctx, self.company, self.content_rules)
+        violations = check_content(rendered, ctx, self.company, self.content_rules, shapes)
         return rendered, (violations[0].rule_id if violations else None)
 
     def _consider(self, state: NightState, d: DueStep, control: dict[str, bool], facts,
