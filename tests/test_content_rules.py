@@ -9,9 +9,12 @@ import pytest
 import yaml
 
 from pipelines.lib.content_rules import (
+    ContentBlocked,
     ContentRules,
     check_content,
+    checked_text,
     find_trigger_term,
+    shape,
     states_credit_terms,
 )
 from pipelines.lib.paths import ASSETS_DIR, TEMPLATES_DIR
@@ -20,6 +23,7 @@ from pipelines.lib.rendering import Renderer
 from tests.test_rendering import (
     COMPANY,
     PARTNERS,
+    STEPS,
     context,
     copy_templates,
     step_index,
@@ -487,3 +491,85 @@ def test_reg_z_facts_do_not_depend_on_the_digits_but_quotes_do(
         "rate stated without an APR in the same sentence: 'Rates as low as 6.125% today.'",
         "rate stated without an APR in the same sentence: 'Rates as low as 5.875% today.'",
     ]
+
+
+# --- what the night reads: the renderer's paragraph shapes handed to the checks, and the
+# per-shape caches (Reg Z facts, clean paragraphs) shared by every message of a night
+
+
+def night_verdict(renderer: Renderer, rules: ContentRules, ctx) -> str | None:
+    """The content rule that blocks `ctx`, the way NightPlanner._render decides it."""
+    try:
+        message, shapes = renderer.render_with_shapes(ctx)
+    except ContentBlocked as blocked:
+        return blocked.rule_id
+    found = check_content(message, ctx, COMPANY, rules, shapes)
+    return found[0].rule_id if found else None
+
+
+def test_the_renderers_shapes_are_those_of_the_text_the_checks_read() -> None:
+    renderer = Renderer(TEMPLATES_DIR, COMPANY, PARTNERS)
+    handed = 0
+    for cid, i in STEPS:
+        ctx = context(cid, i)
+        message, shapes = renderer.render_with_shapes(ctx)
+        if shapes is None:
+            assert not ctx.consumer_credit, (cid, i)
+            continue
+        handed += 1
+        assert shapes == shape(checked_text(message)).split("\n\n"), (cid, i)
+        assert "0000000" in "".join(shapes)  # the NMLS ids, every digit a 0
+    assert handed >= 4  # the refinance email and text, the HELOC and ARM steps
+
+
+def test_an_empty_subject_hands_no_shapes_and_still_blocks(tmp_path: Path, rules) -> None:
+    # "\n" + body would end the subject's paragraph where the checks' text has none.
+    root = copy_templates(tmp_path)
+    write(root, "refinance/refi_rate_alert.email.j2", EMAIL.format(
+        subject="", body="Rates near {{ loan.market_rate|rate }} ({{ loan.market_apr|rate }} APR)."))
+    renderer = Renderer(root, COMPANY, PARTNERS)
+    message, shapes = renderer.render_with_shapes(context("refinance", 0))
+    assert shapes is None
+    assert night_verdict(renderer, rules, context("refinance", 0)) == "canspam.content"
+
+
+def test_a_banned_phrase_arriving_in_a_merge_value_blocks_between_clean_messages(
+    rules: ContentRules,
+) -> None:
+    renderer = Renderer(TEMPLATES_DIR, COMPANY, PARTNERS)
+    clean = context("refinance", 0)
+    # The same template and values but the first name: the greeting paragraph's shape differs.
+    banned = clean._replace(borrower={**clean.borrower, "first_name": "Free Money"})
+    digits = clean._replace(borrower={**clean.borrower, "first_name": "Debt-Free 2"})
+    assert night_verdict(renderer, rules, clean) is None
+    assert night_verdict(renderer, rules, banned) == "banned_phrases"
+    assert night_verdict(renderer, rules, digits) == "banned_phrases"
+    assert night_verdict(renderer, rules, clean) is None
+
+
+def test_a_rate_printed_in_one_message_and_not_another(tmp_path: Path, rules) -> None:
+    root = copy_templates(tmp_path)
+    write(root, "refinance/refi_rate_alert.email.j2", EMAIL.format(
+        subject="Hi {{ borrower.first_name }}",
+        body="{% if loan.market_rate > 5 %}Rates near {{ loan.market_rate|rate }}.{% endif %}"
+             "\nCall {{ contact.name }}."))
+    renderer = Renderer(root, COMPANY, PARTNERS)
+    high = context("refinance", 0, market_rate=Decimal("6.125"))
+    low = context("refinance", 0, market_rate=Decimal("4.125"))
+    # A rate without its APR in the sentence blocks; without the rate the text states no terms.
+    assert night_verdict(renderer, rules, low) is None
+    assert night_verdict(renderer, rules, high) == "regz.apr"
+    assert night_verdict(renderer, rules, low) is None
+    # Only the message that states a rate gets the Reg Z blocks.
+    assert "regz_apr" in renderer.render(high).disclosures
+    assert "regz_apr" not in renderer.render(low).disclosures
+
+
+def test_a_missing_value_blocks_between_messages_that_have_it(rules: ContentRules) -> None:
+    renderer = Renderer(TEMPLATES_DIR, COMPANY, PARTNERS)
+    assert night_verdict(renderer, rules, context("refinance", 0)) is None
+    assert night_verdict(renderer, rules, context("refinance", 0, closing_costs=None)) \
+        == "content.strict"
+    # the Reg Z blocks read the APR: missing, the standard variant cannot be sent
+    assert night_verdict(renderer, rules, context("refinance", 1, market_apr=None)) is None
+    assert night_verdict(renderer, rules, context("refinance", 0)) is None
