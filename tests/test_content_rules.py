@@ -438,6 +438,21 @@ def test_identity_lines_edited_away_are_blocked(tmp_path: Path, rules: ContentRu
     ]
 
 
+def test_equal_housing_and_advertisement_count_in_any_case(rules: ContentRules) -> None:
+    ctx = context("investment_property", 0)
+    message = Renderer(TEMPLATES_DIR, COMPANY, PARTNERS).render(ctx)
+    shouted = message._replace(body_text=message.body_text.replace(
+        "Equal Housing Lender", "EQUAL HOUSING LENDER").replace("advertisement", "ADVERTISEMENT"))
+    assert "Equal Housing Lender" not in shouted.body_text
+    assert check_content(shouted, ctx, COMPANY, rules) == []
+    gone = message._replace(body_text=message.body_text.replace(
+        "Equal Housing Lender", "Lender").replace("advertisement", "message"))
+    assert [(v.rule_id, v.detail) for v in check_content(gone, ctx, COMPANY, rules)] == [
+        ("identity", "missing 'Equal Housing Lender'"),
+        ("canspam.content", "no advertisement notice"),
+    ]
+
+
 def test_no_officer_means_the_company_contact_line(rules: ContentRules) -> None:
     ctx = context(
         "post_close_welcome", step_index("post_close_welcome", "welcome_congrats"), officer=None
