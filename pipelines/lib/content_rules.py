@@ -255,15 +255,10 @@ def shape(text: str) -> str:
     return text.encode().translate(_ZEROS).decode()
 
 
-@lru_cache(maxsize=65_536)
-def regz_facts(paragraph: str) -> RegzFacts:
-    """The paragraph's facts, looked up by its shape (every digit a 0): no check depends on
-    which digits a figure has, and the blocks that quote a loan's numbers keep one shape."""
-    return _facts_of_shape(shape(paragraph))
-
-
 @lru_cache(maxsize=16_384)
 def _facts_of_shape(paragraph: str) -> RegzFacts:
+    """The facts of a paragraph, from its shape (every digit a 0): no check depends on which
+    digits a figure has, and the blocks that quote a loan's numbers keep one shape."""
     low = paragraph.lower()
     if "%" not in paragraph and "$" not in paragraph and "percent" not in low:
         # Rates, APRs, amounts and fees all need one of these: only a worded trigger term is left.
