@@ -183,6 +183,20 @@ def _raw_table(con: duckdb.DuckDBPyConnection, source: Source, fresh: bool) -> N
                 "_row_id bigint, _loaded_at timestamptz)")
 
 
+def _insert(con: duckdb.DuckDBPyConnection, insert: str, ordered: bool) -> int:
+    """Run one file's insert; the rows it added. A Parquet file numbers its rows itself, so
+    its rows need not keep their order on the way in: DuckDB then compresses them once, in
+    parallel, instead of twice (3M events: 8.2 -> 4.3 CPU s, 131 -> 67 MiB; bench/README.md).
+    A CSV file's rows are numbered by `row_number() over ()`, which needs the file's order."""
+    if ordered:
+        return con.execute(insert).fetchone()[0]
+    con.execute("set preserve_insertion_order = false")
+    try:
+        return con.execute(insert).fetchone()[0]
+    finally:
+        con.execute("reset preserve_insertion_order")
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection, file: LandingFile, source: Source, file_no: int
 ) -> tuple[int, list[Problem]]:
@@ -210,11 +224,11 @@ def _load_file(
         renames = ", ".join(f"{_as_text(name, kind)} as {_quote(new)}"
                             for (name, kind), new in zip(described, lowered, strict=True))
         relative = file.relative.replace("'", "''")
-        rows = con.execute(
-            f"insert into raw.{source.name} by name "
-            f"select {renames}, '{relative}' as _source_file, "
-            f"{file_no * ROWS_PER_FILE} + {row_number} as _row_id, "
-            f"current_timestamp as _loaded_at from {relation}").fetchone()[0]
+        insert = (f"insert into raw.{source.name} by name "
+                  f"select {renames}, '{relative}' as _source_file, "
+                  f"{file_no * ROWS_PER_FILE} + {row_number} as _row_id, "
+                  f"current_timestamp as _loaded_at from {relation}")
+        rows = _insert(con, insert, ordered=path.suffix.lower() != ".parquet")
     except UnreadableFile as exc:
         return 0, [_file_problem(path, source, exc.rule, str(exc))]
     except duckdb.Error as exc:
