@@ -19,7 +19,7 @@ deliveries as (
         _source_file,
         _row_id,
         row_number() over (
-            partition by event_id order by _source_file, occurred_at
+            partition by event_id order by _source_file, occurred_at, _row_id
         ) as delivery
     from arrived
 )
