@@ -185,9 +185,10 @@ def _raw_table(con: duckdb.DuckDBPyConnection, source: Source, fresh: bool) -> N
 
 def _insert(con: duckdb.DuckDBPyConnection, insert: str, ordered: bool) -> int:
     """Run one file's insert; the rows it added. A Parquet file numbers its rows itself, so
-    its rows need not keep their order on the way in: DuckDB then compresses them once, in
-    parallel, instead of twice (3M events: 8.2 -> 4.3 CPU s, 131 -> 67 MiB; bench/README.md).
-    A CSV file's rows are numbered by `row_number() over ()`, which needs the file's order."""
+    its rows need not keep their order on the way in, and DuckDB then writes them once instead
+    of twice (3M events: 8.2 -> 4.3 CPU s; bench/README.md, "Ingest, validation and dbt's
+    first fill"). A CSV file's rows are numbered by `row_number() over ()`, which needs the
+    file's order."""
     if ordered:
         return con.execute(insert).fetchone()[0]
     con.execute("set preserve_insertion_order = false")
