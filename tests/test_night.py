@@ -216,27 +216,79 @@ def test_a_backfill_range_in_one_run_equals_the_nights_run_one_by_one(two_nights
     assert table(backfilled, audiences) == table(warehouse, audiences)
 
 
+def _fresh_outreach(warehouse: Path, to: Path) -> Path:
+    """A copy of the warehouse as it was before any night's outreach."""
+    copy = to / "warehouse.duckdb"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        con.execute("drop schema outreach cascade")
+    return copy
+
+
 def test_render_and_gate_split_over_two_processes_changes_no_byte(two_nights, tmp_path,
                                                                    monkeypatch):
-    """A big night forks a second process for half of the messages: the send files, the
-    report and the audit rows are the same as when one process decides them all."""
+    """A big night shares its messages with a second process: the send files, the report and
+    the audit rows are the same as when one process decides them all, and the same again
+    with XSELL_RENDER_PROCESSES=1 on a night big enough to share."""
     from pipelines.lib.outreach import plan
     from pipelines.lib.outreach.night import run_outreach
 
     _, warehouse = two_nights
-    results = {}
-    for name, parallel_from in (("one", 10**9), ("two", 1)):
+    results, shared = {}, []
+    real_chunk_rows = plan._chunk_rows
+
+    def chunk_rows(*args):
+        shared.append(len(args[1]))
+        return real_chunk_rows(*args)
+
+    monkeypatch.setattr(plan, "_chunk_rows", chunk_rows)
+    for name, parallel_from, processes in (("one", 10**9, "2"), ("two", 1, "2"),
+                                           ("setting", 1, "1")):
         monkeypatch.setattr(plan, "PARALLEL_FROM", parallel_from)
-        copy = tmp_path / name / "warehouse.duckdb"
-        copy.parent.mkdir()
-        copy.write_bytes(warehouse.read_bytes())
-        with duckdb.connect(str(copy)) as con:
-            con.execute("drop schema outreach cascade")
+        monkeypatch.setenv(plan.PROCESSES_SETTING, processes)
+        copy = _fresh_outreach(warehouse, tmp_path / name)
         files = {}
         for night in (NIGHT_1, NIGHT_2):
             done = run_outreach(copy, night, tmp_path / name / "exports", f"run-{night}", "v1")
             assert done.status == "done"
             files |= {f"{night}/{p.name}": digest(p) for p in sorted(done.staged.iterdir())}
         results[name] = (files, table(copy, "select * from outreach.messages order by seq"))
+        # a second process decided some of the messages when split, never otherwise
+        assert bool(shared) == (name == "two"), (name, shared)
+        shared.clear()
     assert results["one"][1], "the nights considered no message"
-    assert results["one"] == results["two"]
+    assert results["one"] == results["two"] == results["setting"]
+
+
+def test_a_second_process_that_dies_stops_the_night_and_records_nothing(
+        two_nights, tmp_path, monkeypatch):
+    from pipelines.lib.outreach import plan
+    from pipelines.lib.outreach.night import run_outreach
+    from pipelines.lib.outreach.second_process import SecondProcessFailed
+
+    _, warehouse = two_nights
+    real_chunk_rows = plan._chunk_rows
+
+    def kill_the_second_process(*args):
+        """As the first chunk is sent: the second process is this one's only child."""
+        import os
+        import signal
+
+        children = [int(p) for task in Path("/proc/self/task").iterdir()
+                    for p in (task / "children").read_text().split()]
+        for pid in children:
+            if "second_process" in Path(f"/proc/{pid}/cmdline").read_text():
+                os.kill(pid, signal.SIGKILL)
+        return real_chunk_rows(*args)
+
+    monkeypatch.setattr(plan, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(plan, "_chunk_rows", kill_the_second_process)
+    copy = _fresh_outreach(warehouse, tmp_path / "killed")
+    exports = tmp_path / "killed" / "exports"
+    with pytest.raises(SecondProcessFailed, match=r"exited with code -9; [12] chunk\(s\) of "
+                                                  r"messages undecided, so the night stops"):
+        run_outreach(copy, NIGHT_1, exports, "run-1", "v1")
+    assert table(copy, "select count(*) from outreach.messages") == [(0,)]
+    assert table(copy, "select count(*) from outreach.nights") == [(0,)]
+    assert not exports.exists() or not any(exports.iterdir())

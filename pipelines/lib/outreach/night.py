@@ -49,13 +49,15 @@ def _yaml(name: str) -> dict:
 def build_planner() -> NightPlanner:
     company, partners = _yaml("company.yaml"), _yaml("partners.yaml")
     settings = _yaml("outreach.yaml")["lo_alert"]
-    return NightPlanner(
+    planner = NightPlanner(
         campaigns=load_campaigns(), register=load_register(),
         renderer=Renderer(templates_dir(), company, partners),
         content_rules=ContentRules.load(), company=company,
         lo_alert_min_score=Decimal(str(settings["min_engagement_score"])),
         lo_alert_every_days=int(settings["every_days"]),
     )
+    planner.build = build_planner  # the second process builds its own the same way
+    return planner
 
 
 @contextmanager
@@ -74,8 +76,8 @@ def _no_cycle_collector() -> Iterator[None]:
 def _read_details(con: duckdb.DuckDBPyConnection, state: NightState, due: list[DueStep],
                   lo_alert_min_score: Decimal) -> None:
     """load_details, then DuckDB's cache of the table blocks it read is let go: nothing reads
-    them again before the renderer forks, and the forked child would count them twice. The
-    cache is evicted by lowering the memory limit for a moment (no one sets it otherwise)."""
+    them again tonight, and the night's peak comes while it decides the messages. The cache is
+    evicted by lowering the memory limit for a moment (no one sets it otherwise)."""
     load_details(con, state, due, lo_alert_min_score)
     con.execute("set memory_limit = '1MB'")
     con.execute("reset memory_limit")
@@ -106,7 +108,7 @@ def _run_outreach(warehouse: Path, as_of: date, exports: Path, run_id: str, code
     with duckdb.connect(str(warehouse)) as con:
         # DuckDB keeps the memory of a finished query (the staging views' windows over every
         # event) until its allocator is flushed; background threads hand it back to the OS, so
-        # it is not carried through the night, nor into the forked renderer.
+        # it is not carried through the night.
         con.execute("set allocator_background_threads = true")
         done = outreach_nights(con)
         if done and as_of < done[-1]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -40,6 +39,7 @@ from pipelines.lib.gate import (
     facts_by_borrower,
 )
 from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_holds
+from pipelines.lib.outreach.second_process import SecondProcess
 from pipelines.lib.outreach.state import NightState, first_memberships, json_values
 from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
@@ -52,11 +52,13 @@ if TYPE_CHECKING:
     ReadDetails = Callable[[NightState, list[DueStep], Decimal], None]
 
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
-# Below this many due messages a second process costs more (fork, pickling) than it saves.
+# Below this many due messages a second process costs more (start-up, pickling) than it saves.
 PARALLEL_FROM = 4_000
-# XSELL_RENDER_PROCESSES=1 keeps the night in one process (a forked child's resident pages
-# are mostly its parent's, shared, yet a sum of RSS over the processes counts them twice).
+# XSELL_RENDER_PROCESSES=1 keeps the night in one process.
 PROCESSES_SETTING = "XSELL_RENDER_PROCESSES"
+# Messages per chunk shared with the second process: big enough that pickling a chunk's rows
+# costs little beside deciding them, small enough that the two processes finish together.
+CHUNK = 1_000
 
 
 @dataclass
@@ -197,6 +199,10 @@ def _step_facts(campaign: Campaign, step: int) -> _StepFacts:
 class NightPlanner:
     """Holds what is built once per night (gate, renderer, rules) and decides each message."""
 
+    # A module-level function that builds this planner again in a fresh process (night.py's
+    # build_planner): a big night then shares its messages with a second process.
+    build: Callable[[], NightPlanner] | None = None
+
     def __init__(self, campaigns: dict[str, Campaign], register: Register, renderer: Renderer,
                  content_rules: ContentRules, company: dict[str, Any],
                  lo_alert_min_score: Decimal, lo_alert_every_days: int) -> None:
@@ -217,20 +223,26 @@ class NightPlanner:
         must hold them already."""
         new, values = _enroll_tonight(state, self.campaigns)
         due = _due_steps(state, self.campaigns, [*state.enrollments, *new])
-        if read_details is not None:
-            read_details(state, due, self.lo_alert_min_score)
-        control = {e.enrollment_id: e.control for e in [*state.enrollments, *new]}
-        send_day = state.as_of + timedelta(days=1)
-        borrower_ids = {d.enrollment.borrower_id for d in due} | {
-            r["borrower_id"] for a in state.audiences.values() for r in a}
-        facts = facts_by_borrower(
-            [state.borrowers[b] for b in sorted(borrower_ids) if b in state.borrowers],
-            state.preferences, state.consent_events, state.dnc_numbers,
-            state.servicing_rows(), state.as_of, self.register)
-        state.drop_consent_rows()  # not carried into the forked renderer
-        holds = campaign_holds(state, self.campaigns, due, self.register)
-        started = time.perf_counter()
-        considered = self._consider_all(state, due, control, facts, holds, send_day)
+        # Started now, so that its imports overlap the reading of the details and the facts.
+        second = self._second_process(len(due))
+        try:
+            if read_details is not None:
+                read_details(state, due, self.lo_alert_min_score)
+            control = {e.enrollment_id: e.control for e in [*state.enrollments, *new]}
+            send_day = state.as_of + timedelta(days=1)
+            borrower_ids = {d.enrollment.borrower_id for d in due} | {
+                r["borrower_id"] for a in state.audiences.values() for r in a}
+            facts = facts_by_borrower(
+                [state.borrowers[b] for b in sorted(borrower_ids) if b in state.borrowers],
+                state.preferences, state.consent_events, state.dnc_numbers,
+                state.servicing_rows(), state.as_of, self.register)
+            state.drop_consent_rows()  # read once, into the gate's facts
+            holds = campaign_holds(state, self.campaigns, due, self.register)
+            started = time.perf_counter()
+            considered = self._consider_all(state, due, control, facts, holds, send_day, second)
+        finally:
+            if second is not None:
+                second.close()
         self._cap(state, considered, facts)
         render_gate_s = time.perf_counter() - started
         holds |= self._hold_unusual_volume(state, considered)
@@ -238,45 +250,52 @@ class NightPlanner:
         state.rule_values.update(values)
         return NightPlan(state.as_of, new, values, considered, alerts, holds, render_gate_s)
 
+    def _second_process(self, due: int) -> SecondProcess | None:
+        """A second process for a big night, when the planner says how to build its twin."""
+        if (due < PARALLEL_FROM or self.build is None
+                or os.environ.get(PROCESSES_SETTING, "2") == "1" or (os.cpu_count() or 1) < 2):
+            return None
+        return SecondProcess(self.build)
+
     def _consider_all(self, state: NightState, due: list[DueStep], control: dict[str, bool],
-                      facts, holds: dict[str, str], send_day: date) -> list[Considered]:
-        """Every due message considered, in order. A big night splits in two: a forked child
-        takes the second half while this process does the first; each message's decision
-        depends only on the night's state, so the halves are independent."""
-        args = (state, control, facts, holds, send_day)
-        if len(due) < PARALLEL_FROM or os.environ.get(PROCESSES_SETTING, "2") == "1" or (
-                (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods()):
+                      facts, holds: dict[str, str], send_day: date,
+                      second: SecondProcess | None = None) -> list[Considered]:
+        """Every due message considered, in order. With a second process, the night splits in
+        chunks that this process takes from the front and the second from the back, each sent
+        with the rows its messages read; each message's decision depends only on the night's
+        state, so the chunks are independent."""
+        if second is None:
             return [self._consider(state, d, control, facts, holds, send_day) for d in due]
-        global _JOB
-        half = len(due) // 2
-        _JOB = (self, due[half:], args)  # the child reads it from its copy of this process
-        pool = multiprocessing.get_context("fork").Pool(1)
-        try:
-            second = pool.apply_async(_consider_forked)
-            first = [self._consider(state, d, control, facts, holds, send_day)
-                     for d in due[:half]]
-            outcomes = second.get()
-        finally:
-            _JOB = None
-            # The child is let exit on its own. Pool's context manager would terminate() it,
-            # which holds the task queue's lock and relies on SIGTERM to end the child: a night
-            # started with SIGTERM ignored (inherited by the child) then waits forever.
-            pool.close()
-            pool.join()
+        size = max(1, min(CHUNK, -(-len(due) // 8)))  # at least 8 chunks: both get some
+        chunks = [due[i:i + size] for i in range(0, len(due), size)]
+        results, there = second.share(
+            len(chunks),
+            here=lambda i: [self._consider(state, d, control, facts, holds, send_day)
+                            for d in chunks[i]],
+            there=lambda i: _chunk_rows(state, chunks[i], control, facts),
+            work=_consider_chunk, night=_night_constants(state, holds, send_day))
         manifests: dict[str, MappingProxyType] = {}
-        for c in first:
-            if c.rendered:
-                manifests.setdefault(c.rendered.template_sha256, c.rendered.template_files)
-        for d, (mid, decision, reason, gated, rendered) in zip(due[half:], outcomes,
-                                                                  strict=True):
-            if rendered is not None:
-                files = manifests.setdefault(rendered.template_sha256,
-                                             MappingProxyType(rendered.template_files))
-                rendered = rendered._replace(template_files=files)
-            first.append(Considered(d, self.campaigns[d.enrollment.campaign_id], mid,
-                                    decision, reason, gated, rendered, d.enrollment.loan_id,
-                                    send_day))
-        return first
+        for i, found in enumerate(results):
+            if i not in there:
+                for c in found:
+                    if c.rendered:
+                        manifests.setdefault(c.rendered.template_sha256,
+                                             c.rendered.template_files)
+        considered: list[Considered] = []
+        for i, found in enumerate(results):
+            if i not in there:
+                considered.extend(found)
+                continue
+            for d, (mid, decision, reason, gated, rendered) in zip(chunks[i], found,
+                                                                      strict=True):
+                if rendered is not None:
+                    files = manifests.setdefault(rendered.template_sha256,
+                                                 MappingProxyType(rendered.template_files))
+                    rendered = rendered._replace(template_files=files)
+                considered.append(Considered(
+                    d, self.campaigns[d.enrollment.campaign_id], mid, decision, reason, gated,
+                    rendered, d.enrollment.loan_id, send_day))
+        return considered
 
     def _hold_unusual_volume(self, state: NightState, considered: list[Considered]
                              ) -> dict[str, str]:
@@ -438,13 +457,45 @@ class NightPlanner:
         return alerts
 
 
-_JOB: tuple | None = None  # (planner, due steps, _consider's arguments) for a forked child
+# What a message's decision reads of the night's state, by the key it is read with; the
+# second process gets these rows for each chunk's borrowers, loans and enrollments only.
+_BY_BORROWER = ("borrowers", "conversions", "sends_by_borrower", "last_lo_alert")
+_BY_LOAN = ("loans", "features")
+_BY_ENROLLMENT = ("records", "rule_values")
+# Read by enrolling, the facts and the call list, all done in the first process.
+_NOT_SENT = {"audiences": {}, "enrollments": [], "preferences": [], "consent_events": [],
+             "dnc_numbers": [], "loan_servicing": []}
 
 
-def _consider_forked() -> list[tuple]:
-    """In the child: the outcomes of _JOB's messages, small enough to send back (the
-    campaign and due step stay behind; a template manifest travels as a plain dict)."""
-    planner, due, (state, control, facts, holds, send_day) = _JOB
+def _pick(rows: dict, keys: set[str]) -> dict:
+    return {k: rows[k] for k in keys if k in rows}
+
+
+def _night_constants(state: NightState, holds: dict[str, str], send_day: date) -> tuple:
+    """Sent once: the state without its per-row maps (officers, approvals, ...), the holds
+    and the send day."""
+    empty = dict.fromkeys((*_BY_BORROWER, *_BY_LOAN, *_BY_ENROLLMENT), {})
+    return replace(state, **empty, **_NOT_SENT), holds, send_day
+
+
+def _chunk_rows(state: NightState, due: list[DueStep], control: dict[str, bool], facts
+                ) -> tuple:
+    """One chunk for the second process: its due steps and the rows they read."""
+    borrowers = {d.enrollment.borrower_id for d in due}
+    loans = {d.enrollment.loan_id for d in due}
+    enrollments = {d.enrollment.enrollment_id for d in due}
+    rows = {name: _pick(getattr(state, name), keys) for names, keys in (
+        (_BY_BORROWER, borrowers), (_BY_LOAN, loans), (_BY_ENROLLMENT, enrollments))
+        for name in names}
+    return due, rows, _pick(control, enrollments), _pick(facts, borrowers)
+
+
+def _consider_chunk(planner: NightPlanner, night: tuple, chunk: tuple) -> list[tuple]:
+    """In the second process: the outcomes of one chunk's messages, small enough to send back
+    (the campaign and due step stay behind; a template manifest travels as a plain dict)."""
+    base, holds, send_day = night
+    due, rows, control, facts = chunk
+    state = replace(base, **rows)
     out = []
     for d in due:
         c = planner._consider(state, d, control, facts, holds, send_day)
