@@ -52,8 +52,10 @@ if TYPE_CHECKING:
     ReadDetails = Callable[[NightState, list[DueStep], Decimal], None]
 
 CREDIT_PRODUCTS = frozenset({"refinance", "heloc", "investment_property"})
-# Below this many due messages a second process costs more (start-up, pickling) than it saves.
-PARALLEL_FROM = 4_000
+# Below this many due messages a second process costs more than it saves: it starts a fresh
+# Python (~0.7 CPU s of imports), and this process pickles each chunk's rows for it. At 4,010
+# messages (20,000 loans) the split took 1.5 s against 0.9 s in one process.
+PARALLEL_FROM = 10_000
 # XSELL_RENDER_PROCESSES=1 keeps the night in one process.
 PROCESSES_SETTING = "XSELL_RENDER_PROCESSES"
 # Messages per chunk shared with the second process: big enough that pickling a chunk's rows
