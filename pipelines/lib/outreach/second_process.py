@@ -99,6 +99,9 @@ class SecondProcess:
                 self._send(None)  # no more: the child exits
             except OSError:
                 pass  # the child is gone; receive() says why
+            except Exception:  # noqa: BLE001 - a chunk could not be sent: stop the child
+                failure.append(f"sending a chunk: {traceback.format_exc()}")
+                self.proc.kill()
 
         def receive() -> None:
             try:
@@ -113,6 +116,9 @@ class SecondProcess:
                     tokens.release()
             except (EOFError, OSError):
                 pass
+            except Exception:  # noqa: BLE001 - an answer could not be read: stop the child
+                failure.append(f"reading an answer: {traceback.format_exc()}")
+                self.proc.kill()
             finally:
                 stop.set()
                 tokens.release()  # wake the feeder to see the stop
@@ -122,7 +128,7 @@ class SecondProcess:
         for t in self._threads:
             t.start()
         try:
-            while not (stop.is_set() and sent - received):
+            while not (stop.is_set() and (failure or sent - received)):
                 i = take_front()
                 if i is None:
                     break
