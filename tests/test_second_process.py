@@ -111,3 +111,14 @@ def test_a_second_process_ends_when_its_parent_is_gone():
             break
         time.sleep(0.1)
     assert not os.path.exists(f"/proc/{child}") or "State:\tZ" in status
+
+
+def test_a_chunk_that_cannot_be_sent_stops_the_night_instead_of_waiting_for_it():
+    second = SecondProcess(_worker)
+    try:
+        with pytest.raises(SecondProcessFailed, match=r"(?s)failed on sending a chunk:.*"
+                                                      r"ZeroDivisionError"):
+            second.share(40, here=_slowly_here, there=lambda i: 1 / 0, work=_square, night=1)
+    finally:
+        second.close()
+    assert second.proc.returncode is not None  # the child is gone
