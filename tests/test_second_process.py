@@ -1,6 +1,7 @@
 """The second process a big night shares its messages with: order, failure, signals."""
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -122,3 +123,32 @@ def test_a_chunk_that_cannot_be_sent_stops_the_night_instead_of_waiting_for_it()
     finally:
         second.close()
     assert second.proc.returncode is not None  # the child is gone
+
+
+def test_rows_cross_to_the_second_process_with_every_value_and_type_kept():
+    from datetime import date
+    from decimal import Decimal
+
+    from pipelines.lib.outreach.plan import _pack, _unpack
+
+    rows = {
+        "L1": {"rate": Decimal("6.250"), "upb": Decimal("-0"), "odd": Decimal("1E+2"),
+               "on": date(2026, 11, 27), "mixed": Decimal("1.5"), "n": 3},
+        "L2": {"rate": None, "upb": Decimal("NaN"), "odd": Decimal("0.10"), "on": None,
+               "mixed": "1.5", "n": None},
+        "L3": {"other": Decimal("2")},  # a row with other columns
+    }
+    packed = _pack(rows)
+    back = _unpack(pickle.loads(pickle.dumps(packed)))
+    assert [list(r) for r in back.values()] == [list(r) for r in rows.values()]
+    for key, row in rows.items():
+        for name, value in row.items():
+            got = back[key][name]
+            assert type(got) is type(value) and str(got) == str(value), (key, name)
+    # a Decimal column travels as its text; a column mixing Decimal and str as it is
+    names, _, decimals, columns = packed[1][0]
+    assert [names[j] for j in decimals] == ["rate", "upb", "odd"]
+    assert columns[names.index("mixed")] == (Decimal("1.5"), "1.5")
+    # a map whose values are not all dicts is sent as it is
+    assert _pack({"B1": [("heloc", date(2026, 1, 1))]}) == ("as is", {"B1": [("heloc",
+                                                                                date(2026, 1, 1))]})
