@@ -641,8 +641,8 @@ def print_report(results: dict, sizes: list[int]) -> None:
             if g:
                 print(f"{'':>10} {key}: render+gate {g['messages']:,} messages in "
                       f"{g['seconds']:.2f}s = {g['messages_per_s']:,} msgs/s; peak PSS "
-                      f"{size[key]['peak_pss_mib']:,} MiB (peak RSS counts pages a forked "
-                      "child shares twice)")
+                      f"{size[key]['peak_pss_mib']:,} MiB (peak RSS counts a page shared by "
+                      "two processes in each)")
         f = size.get("floor")
         if f:
             print(f"{n:>10,} {'floor':8} {f['wall_s']:>8.1f} {f['cpu_s']:>8.1f} "
