@@ -19,11 +19,15 @@ GENESIS_HASH = "0" * 64
 CHAIN_FIELDS = ("seq", "prev_hash", "record_hash")
 
 
+# json.dumps with these settings would build an encoder per call (once per record hashed)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(record: Mapping[str, Any]) -> str:
     """Sorted keys, no spaces, no NaN: the same record always gives the same text."""
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(record)
 
 
 def record_hash(prev_hash: str, record: Mapping[str, Any]) -> str:

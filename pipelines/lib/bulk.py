@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -15,8 +15,15 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
     to the target's type by name."""
     if not rows:
         return
-    arrays = {c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)}
-    arrow_rows = pa.table(arrays)
+    insert_columns(con, table, {c: [r[i] for r in rows] for i, c in enumerate(columns)})
+
+
+def insert_columns(con: duckdb.DuckDBPyConnection, table: str,
+                   columns: Mapping[str, Sequence[Any]]) -> None:
+    """insert_rows for values already gathered by column (name -> values, of equal length)."""
+    arrow_rows = pa.table({c: pa.array(values) for c, values in columns.items()})
+    if not arrow_rows.num_rows:
+        return
     names = ", ".join(f'"{c}"' for c in columns)
     con.register("bulk_rows", arrow_rows)
     try:

@@ -17,7 +17,7 @@ from pipelines.lib.calling_window import CallingWindows
 from pipelines.lib.campaigns import load_campaigns
 from pipelines.lib.consent import resolve_consent
 from pipelines.lib.outreach.state import rows
-from pipelines.lib.outreach.store import verify_audit_log
+from pipelines.lib.outreach.store import verify_night
 
 CHANNEL_DISCLOSURE = {"email": "canspam_footer", "sms": "sms_optout"}
 CONSENT_CHANNEL = {"email": "email", "sms": "sms", "phone": "phone", "mail": "mail"}
@@ -92,7 +92,7 @@ def calls_outside_window(con: duckdb.DuckDBPyConnection, as_of: date) -> list[st
 
 
 def broken_audit_chain(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
-    result = verify_audit_log(con)
+    result = verify_night(con, as_of)
     return [] if result.ok else [f"record {result.first_bad_id}: {result.reason}"]
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -573,16 +574,36 @@ def audit_record(c: Considered, state: NightState, run_id: str, code_version: st
         "template_id": (c.rendered.template_id if c.rendered
                         else c.campaign.steps[c.due.step].template),
         "template_sha256": r.template_sha256 if r else None,
-        "template_files": json.dumps(dict(r.template_files), sort_keys=True) if r else None,
+        "template_files": _manifest_json(r.template_files) if r else None,
         "config_sha256": c.campaign.config_sha256,
         "content_sha256": r.content_sha256 if r else None,
-        "disclosures": json.dumps(list(r.disclosures)) if r else None,
+        "disclosures": _list_json(tuple(r.disclosures)) if r else None,
         "scheduled_for": gate.get("scheduled_for") if c.decision == "send" else None,
         "decision": c.decision,
         "reason": c.reason,
-        "rules_evaluated": json.dumps(gate.get("rules_evaluated", [])),
+        "rules_evaluated": _list_json(tuple(gate.get("rules_evaluated", ()))),
         "rule_values": state.rule_values.get(c.due.enrollment.enrollment_id),
         "consent_rows": json.dumps(gate.get("consent_rows_used", []), sort_keys=True),
-        "timezone": json.dumps(gate.get("timezone", [])),
+        "timezone": _list_json(tuple(gate.get("timezone", ()))),
         "timezone_method": gate.get("timezone_method"),
     }
+
+
+# The JSON of values many records share, made once each: a night's messages share a few
+# dozen template manifests, disclosure lists, rule lists and time zone lists.
+@lru_cache(maxsize=4096)
+def _list_json(values: tuple) -> str:
+    return json.dumps(list(values))
+
+
+_MANIFESTS: dict[int, tuple[Any, str]] = {}  # id(manifest) -> (manifest, its JSON)
+
+
+def _manifest_json(files) -> str:
+    """A template manifest's JSON; a manifest is one object shared by its messages."""
+    found = _MANIFESTS.get(id(files))
+    if found is None or found[0] is not files:
+        if len(_MANIFESTS) > 4096:
+            _MANIFESTS.clear()
+        found = _MANIFESTS[id(files)] = (files, json.dumps(dict(files), sort_keys=True))
+    return found[1]

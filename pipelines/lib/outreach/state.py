@@ -22,7 +22,7 @@ import duckdb
 
 from pipelines.lib.bulk import insert_rows
 from pipelines.lib.campaigns import Campaign
-from pipelines.lib.enrollment import DueStep, Enrollment, StepRecord
+from pipelines.lib.enrollment import DONE, DueStep, Enrollment, StepRecord
 
 SCHEMA = """
 create schema if not exists outreach;
@@ -48,10 +48,19 @@ create table if not exists outreach.nights (
 alter table outreach.nights add column if not exists chain_records bigint;
 alter table outreach.nights add column if not exists chain_head varchar;
 alter table outreach.nights add column if not exists manifest_sha256 varchar;
+-- the digest of the chain's first chain_records records, as the night's check verified them
+alter table outreach.nights add column if not exists chain_digest hugeint;
 create table if not exists outreach.approvals (
     campaign_id varchar, as_of_date date, guard varchar, approved_by varchar,
     approved_at varchar);
 """
+
+
+# the decisions that finish a step (enrollment.steps_done), as SQL
+DONE_SQL = ", ".join(f"'{d}'" for d in sorted(DONE))
+# apply_frequency_cap counts the sends of the 30 days before a send day: a send of an earlier
+# night can count tonight only if its night is within CAP_DAYS of tonight
+CAP_DAYS = 30
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -143,17 +152,27 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
     ensure_schema(con)
     audiences = {cid: _audience(con, c, as_of) for cid, c in campaigns.items()}
     enrollments, rule_values = _enrollments(con)
+    # The audit log is read as the night needs it, so its cost follows the open enrollments
+    # rather than every record ever kept: a step's first night with a final decision (what
+    # steps_done reads; a held or deferred message is reconsidered, so it has many records),
+    # the sends the frequency cap can still count, and each campaign's sends per night.
     records: dict[str, list[StepRecord]] = defaultdict(list)
+    for eid, step, night, decision in con.execute(f"""
+            select enrollment_id, step, min(as_of_date), arg_min(decision, as_of_date)
+            from outreach.messages where as_of_date < ? and decision in ({DONE_SQL})
+            group by enrollment_id, step order by enrollment_id, step""", [as_of]).fetchall():
+        records[eid].append(StepRecord(eid, step, night, decision))
     sends: dict[str, list[date]] = defaultdict(list)
-    nightly: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for r in rows(con, "select enrollment_id, step, as_of_date, decision, borrower_id, "
-                       "channel, campaign_id from outreach.messages where as_of_date < ?",
-                  [as_of]):
-        records[r["enrollment_id"]].append(
-            StepRecord(r["enrollment_id"], r["step"], r["as_of_date"], r["decision"]))
-        if r["decision"] == "send":
-            sends[r["borrower_id"]].append(r["as_of_date"] + timedelta(days=1))
-            nightly[r["campaign_id"]][r["as_of_date"]] += 1
+    for bid, night in con.execute(
+            "select borrower_id, as_of_date from outreach.messages where decision = 'send' "
+            "and as_of_date < ? and as_of_date > ? order by seq",
+            [as_of, as_of - timedelta(days=CAP_DAYS)]).fetchall():
+        sends[bid].append(night + timedelta(days=1))
+    nightly: dict[str, dict[date, int]] = defaultdict(dict)
+    for cid, night, n in con.execute(
+            "select campaign_id, as_of_date, count(*) from outreach.messages "
+            "where decision = 'send' and as_of_date < ? group by all", [as_of]).fetchall():
+        nightly[cid][night] = n
 
     # The borrowers this night can touch: tonight's audiences and every open enrollment.
     borrower_ids = sorted({r["borrower_id"] for a in audiences.values() for r in a}
@@ -188,7 +207,7 @@ def load_night_state(con: duckdb.DuckDBPyConnection, as_of: date,
         officers=officers, conversions=conversions, sends_by_borrower=sends,
         approved_templates=approved, last_lo_alert=last_alert,
         approved_holds=holds,
-        nightly_sends={k: dict(v) for k, v in nightly.items()},
+        nightly_sends=dict(nightly),
         nights_run=[n for n in outreach_nights(con) if n < as_of],
         loan_servicing=[],
     )

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.audit_chain import GENESIS_HASH, Anchor, VerifyResult, link, verify
-from pipelines.lib.bulk import insert_rows
+from pipelines.lib.bulk import insert_columns, insert_rows
 from pipelines.lib.outreach.plan import NightPlan, audit_record
 from pipelines.lib.outreach.state import NightState, ensure_schema
 
@@ -72,29 +72,45 @@ def _append_night(con: duckdb.DuckDBPyConnection, plan: NightPlan, state: NightS
                   head, first_seq)
     written = 0
     while batch := list(islice(linked, AUDIT_BATCH)):
-        insert_rows(con, "outreach.messages", AUDIT_COLUMNS,
-                    [[r[c] for c in AUDIT_COLUMNS] for r in batch])
+        insert_columns(con, "outreach.messages", {c: [r[c] for r in batch] for c in AUDIT_COLUMNS})
         head, written = batch[-1]["record_hash"], written + len(batch)
     send_day = plan.as_of.toordinal() + 1
     insert_rows(con, "outreach.lo_alerts", LO_ALERT_COLUMNS,
                 [[plan.as_of, date.fromordinal(send_day), a.loan_officer_id, a.borrower_id,
                   a.loan_id, a.engagement_score, json.dumps(a.campaigns), a.decision, a.reason]
                  for a in plan.lo_alerts])
-    # --- the chain's head after tonight, the anchor `xsell audit verify` checks the log against
+    # --- the chain's head after tonight, the anchor `xsell audit verify` checks the log against,
+    # and its digest, what the next night's check compares the records before its own with
+    records = first_seq + written
     con.execute("insert into outreach.nights (as_of_date, run_id, considered, sent, "
-                "held_campaigns, chain_records, chain_head) values (?, ?, ?, ?, ?, ?, ?)",
+                "held_campaigns, chain_records, chain_head, chain_digest) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [plan.as_of, run_id, len(plan.considered), len(plan.sent),
-                 json.dumps(plan.holds, sort_keys=True), first_seq + written, head])
+                 json.dumps(plan.holds, sort_keys=True), records, head,
+                 _digest_after(con, plan.as_of, first_seq, records)])
     # --- end of the chain's head
     return written
 
 
-def audit_rows(con: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:
-    """The audit log in the order of its sequence numbers, read a batch at a time."""
+def _digest_after(con: duckdb.DuckDBPyConnection, as_of: date, first_seq: int,
+                  records: int) -> int:
+    """The digest of the chain's first `records` records: the night before's digest plus
+    tonight's records' (a sum adds up by parts), or every record's when that night kept none."""
+    before = _night_before(con, as_of)
+    if before is not None and before[0] == first_seq and before[2] is not None:
+        return before[2] + chain_digest(con, records, first_seq)[1]
+    return chain_digest(con, records)[1]
+
+
+def audit_rows(con: duckdb.DuckDBPyConnection, since: int | None = None
+               ) -> Iterator[dict[str, Any]]:
+    """The audit log in the order of its sequence numbers, read a batch at a time; with
+    `since`, only the records from that sequence number on (and any without one)."""
     # as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
     columns = ", ".join("cast(as_of_date as varchar) as as_of_date" if c == "as_of_date" else c
                         for c in AUDIT_COLUMNS)
-    cursor = con.execute(f"select {columns} from outreach.messages order by seq")
+    where = "" if since is None else f"where seq is null or seq >= {int(since)} "
+    cursor = con.execute(f"select {columns} from outreach.messages {where}order by seq")
     while batch := cursor.fetchmany(AUDIT_BATCH):
         for r in batch:
             yield dict(zip(AUDIT_COLUMNS, r, strict=True))
@@ -119,3 +135,42 @@ def verify_audit_log(con: duckdb.DuckDBPyConnection,
     """Check every record's hash and link, in the order of its sequence number, and the chain
     against the heads the nights recorded (and `more_anchors`, kept outside the warehouse)."""
     return verify(audit_rows(con), anchors=[*recorded_heads(con), *more_anchors])
+
+
+# The digest of a stretch of the log: DuckDB's 64-bit hash of every column of each record,
+# summed. It is no proof against someone who rewrites it with the records (nor is the chain's
+# head in outreach.nights); it shows any record of the stretch edited, added or deleted since.
+DIGEST = f"count(*), coalesce(sum(hash({', '.join(AUDIT_COLUMNS)})), 0)"
+
+
+def chain_digest(con: duckdb.DuckDBPyConnection, end: int, start: int | None = None
+                 ) -> tuple[int, int]:
+    """(records, digest) of the records whose seq is below `end`, from `start` on if given."""
+    since = "" if start is None else f" and seq >= {int(start)}"
+    return con.execute(f"select {DIGEST} from outreach.messages where seq < ?{since}",
+                       [end]).fetchone()
+
+
+def _night_before(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple | None:
+    """(chain_records, chain_head, chain_digest) of the last night before `as_of` to record
+    a head."""
+    return con.execute("select chain_records, chain_head, chain_digest from outreach.nights "
+                       "where as_of_date < ? and chain_head is not null "
+                       "order by as_of_date desc limit 1", [as_of]).fetchone()
+
+
+def verify_night(con: duckdb.DuckDBPyConnection, as_of: date) -> VerifyResult:
+    """The night's check of the log, costing tonight's records rather than every night's:
+    tonight's are rehashed and linked from the head the night before recorded, against the
+    heads recorded since, as verify_audit_log does; the records before them must still give
+    the digest that night stored once its own check had passed, so an edit to any of them
+    shows. Without such a night, or when the digest differs, the whole log is verified (which
+    names the first bad record)."""
+    before = _night_before(con, as_of)
+    if before is None or before[2] is None:
+        return verify_audit_log(con)
+    records, head, digest = before
+    if chain_digest(con, records) != (records, digest):
+        return verify_audit_log(con)
+    anchors = [a for a in recorded_heads(con) if a.records >= records]
+    return verify(audit_rows(con, since=records), head, records, anchors)
