@@ -129,7 +129,7 @@ def test_rows_cross_to_the_second_process_with_every_value_and_type_kept():
     from datetime import date
     from decimal import Decimal
 
-    from pipelines.lib.outreach.plan import _pack, _unpack
+    from pipelines.lib.outreach.second_process import pack_rows, unpack_rows
 
     rows = {
         "L1": {"rate": Decimal("6.250"), "upb": Decimal("-0"), "odd": Decimal("1E+2"),
@@ -138,8 +138,8 @@ def test_rows_cross_to_the_second_process_with_every_value_and_type_kept():
                "mixed": "1.5", "n": None},
         "L3": {"other": Decimal("2")},  # a row with other columns
     }
-    packed = _pack(rows)
-    back = _unpack(pickle.loads(pickle.dumps(packed)))
+    packed = pack_rows(rows)
+    back = unpack_rows(pickle.loads(pickle.dumps(packed)))
     assert [list(r) for r in back.values()] == [list(r) for r in rows.values()]
     for key, row in rows.items():
         for name, value in row.items():
@@ -150,5 +150,5 @@ def test_rows_cross_to_the_second_process_with_every_value_and_type_kept():
     assert [names[j] for j in decimals] == ["rate", "upb", "odd"]
     assert columns[names.index("mixed")] == (Decimal("1.5"), "1.5")
     # a map whose values are not all dicts is sent as it is
-    assert _pack({"B1": [("heloc", date(2026, 1, 1))]}) == ("as is", {"B1": [("heloc",
+    assert pack_rows({"B1": [("heloc", date(2026, 1, 1))]}) == ("as is", {"B1": [("heloc",
                                                                                 date(2026, 1, 1))]})

@@ -40,7 +40,7 @@ from pipelines.lib.gate import (
     facts_by_borrower,
 )
 from pipelines.lib.outreach.guards import campaign_holds, reach_holds, volume_holds
-from pipelines.lib.outreach.second_process import SecondProcess
+from pipelines.lib.outreach.second_process import SecondProcess, pack_rows, unpack_rows
 from pipelines.lib.outreach.state import NightState, first_memberships, json_values
 from pipelines.lib.register import DECISION_RANK, Register
 from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
@@ -474,45 +474,6 @@ def _pick(rows: dict, keys: set[str]) -> dict:
     return {k: rows[k] for k in keys if k in rows}
 
 
-_NONE = type(None)
-
-
-def _pack(rows: dict) -> tuple[str, Any]:
-    """A map of rows (dicts) as columns, a Decimal column as its text: pickle saves a Decimal
-    ten times slower than its text, and a chunk's loans and features hold ~15 a row."""
-    if not all(type(r) is dict for r in rows.values()):
-        return "as is", rows
-    groups: dict[tuple, list] = {}
-    for key, row in rows.items():
-        groups.setdefault(tuple(row), []).append((key, tuple(row.values())))
-    packed = []
-    for names, items in groups.items():
-        keys, values = zip(*items, strict=True)
-        columns = list(zip(*values, strict=True))
-        decimals = []
-        for j, column in enumerate(columns):
-            types = set(map(type, column))
-            if Decimal in types and types <= {Decimal, _NONE}:
-                decimals.append(j)
-                columns[j] = tuple(None if v is None else str(v) for v in column)
-        packed.append((names, keys, decimals, columns))
-    return "packed", packed
-
-
-def _unpack(packed: tuple[str, Any]) -> dict:
-    how, rows = packed
-    if how == "as is":
-        return rows
-    out = {}
-    for names, keys, decimals, columns in rows:
-        columns = list(columns)
-        for j in decimals:
-            columns[j] = [None if v is None else Decimal(v) for v in columns[j]]
-        for key, values in zip(keys, zip(*columns, strict=True), strict=True):
-            out[key] = dict(zip(names, values, strict=True))
-    return out
-
-
 def _night_constants(state: NightState, holds: dict[str, str], send_day: date) -> tuple:
     """Sent once: the state without its per-row maps (officers, approvals, ...), the holds
     and the send day."""
@@ -526,7 +487,7 @@ def _chunk_rows(state: NightState, due: list[DueStep], control: dict[str, bool],
     borrowers = {d.enrollment.borrower_id for d in due}
     loans = {d.enrollment.loan_id for d in due}
     enrollments = {d.enrollment.enrollment_id for d in due}
-    rows = {name: _pack(_pick(getattr(state, name), keys)) for names, keys in (
+    rows = {name: pack_rows(_pick(getattr(state, name), keys)) for names, keys in (
         (_BY_BORROWER, borrowers), (_BY_LOAN, loans), (_BY_ENROLLMENT, enrollments))
         for name in names}
     return due, rows, _pick(control, enrollments), _pick(facts, borrowers)
@@ -537,7 +498,7 @@ def _consider_chunk(planner: NightPlanner, night: tuple, chunk: tuple) -> list[t
     (the campaign and due step stay behind; a template manifest travels as a plain dict)."""
     base, holds, send_day = night
     due, rows, control, facts = chunk
-    state = replace(base, **{name: _unpack(packed) for name, packed in rows.items()})
+    state = replace(base, **{name: unpack_rows(packed) for name, packed in rows.items()})
     out = []
     for d in due:
         c = planner._consider(state, d, control, facts, holds, send_day)

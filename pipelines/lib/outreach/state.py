@@ -4,8 +4,8 @@ It reads in two passes. `load_night_state` reads what decides who is enrolled an
 are due (audiences, enrollments, the audit log's progress, conversions); `load_details` then
 reads the rows about people and loans (borrowers, loans, features, consent, DNC) for only the
 borrowers with a step due tonight and those the officers' call list may take. On a quiet night
-most open enrollments have nothing due, and every row read costs memory that a forked renderer
-counts again.
+most open enrollments have nothing due, and every row read is memory held while the night's
+messages are decided.
 """
 
 from __future__ import annotations
