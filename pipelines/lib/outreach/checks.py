@@ -33,18 +33,26 @@ def _sends(con: duckdb.DuckDBPyConnection, as_of: date, columns: str) -> list[di
 
 def missing_disclosures(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     campaigns = load_campaigns()
-    bad = []
-    for s in _sends(con, as_of, "message_id, campaign_id, step, channel, disclosures"):
-        have = set(json.loads(s["disclosures"] or "[]"))
-        campaign = campaigns[s["campaign_id"]]
-        step = campaign.steps[s["step"]]
-        need = {"identity"} | ({CHANNEL_DISCLOSURE[s["channel"]]}
-                               if s["channel"] in CHANNEL_DISCLOSURE else set())
+    # A night's sends share a few dozen (campaign, step, channel, disclosures) combinations:
+    # each is judged once, then the sends of the failing ones are named.
+    missing = {}
+    for campaign_id, step_no, channel, disclosures in con.execute(
+            f"select distinct campaign_id, step, channel, disclosures {SENDS}",
+            [as_of]).fetchall():
+        have = set(json.loads(disclosures or "[]"))
+        campaign = campaigns[campaign_id]
+        step = campaign.steps[step_no]
+        need = {"identity"} | ({CHANNEL_DISCLOSURE[channel]}
+                               if channel in CHANNEL_DISCLOSURE else set())
         if campaign.step_flag(step, "settlement_service_referral"):
             need.add("afba")
         if need - have:
-            bad.append(f"{s['message_id']}: missing {sorted(need - have)}")
-    return bad
+            missing[campaign_id, step_no, channel, disclosures] = sorted(need - have)
+    if not missing:
+        return []
+    return [f"{s['message_id']}: missing {missing[key]}"
+            for s in _sends(con, as_of, "message_id, campaign_id, step, channel, disclosures")
+            if (key := (s["campaign_id"], s["step"], s["channel"], s["disclosures"])) in missing]
 
 
 def sends_to_opted_out(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
@@ -61,9 +69,12 @@ def sends_to_opted_out(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]
                        f"('sms_reply', 'email_bounce', 'unsubscribe') and {sent_to}", [as_of]):
         events.setdefault(r["borrower_id"], []).append(r)
     bad = []
+    consents = {}  # borrower_id -> their consent, resolved once for all their sends
     for s in sends:
-        consent = resolve_consent(prefs.get(s["borrower_id"], []),
-                                  events.get(s["borrower_id"], []), as_of)
+        consent = consents.get(s["borrower_id"])
+        if consent is None:
+            consent = consents[s["borrower_id"]] = resolve_consent(
+                prefs.get(s["borrower_id"], []), events.get(s["borrower_id"], []), as_of)
         channel = consent[CONSENT_CHANNEL[s["channel"]]]
         if channel.opted_out or channel.revoked_by is not None:
             bad.append(f"{s['message_id']}: {s['channel']} opted out")
@@ -73,6 +84,7 @@ def sends_to_opted_out(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]
 def calls_outside_window(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     windows = CallingWindows.load()
     bad = []
+    outside = {}  # (scheduled_for, timezone, mailing_state) -> why, judged once for its sends
     # each text or call with its borrower's mailing state, read in one query
     for s in rows(con, f"""
             select m.message_id, m.scheduled_for, m.timezone, b.mailing_state
@@ -80,15 +92,24 @@ def calls_outside_window(con: duckdb.DuckDBPyConnection, as_of: date) -> list[st
                   and channel in ('sms', 'phone')) m
             left join staging.stg_raw__borrowers b using (borrower_id)  -- one row a borrower
             order by m.seq""", [as_of]):
-        at = datetime.fromisoformat(s["scheduled_for"])
-        mailing_state = s["mailing_state"]
-        for zone in json.loads(s["timezone"]):
-            local = at.astimezone(ZoneInfo(zone))
-            window = windows.window(local.date(), mailing_state)
-            if window is None or not (window[0] <= local.time() < window[1]):
-                bad.append(f"{s['message_id']}: {local.isoformat()} in {zone} is outside "
-                           f"{window}")
+        key = (s["scheduled_for"], s["timezone"], s["mailing_state"])
+        if key not in outside:
+            outside[key] = _outside_window(windows, *key)
+        bad.extend(f"{s['message_id']}: {why}" for why in outside[key])
     return bad
+
+
+def _outside_window(windows: CallingWindows, scheduled_for: str, zones: str,
+                    mailing_state: str | None) -> list[str]:
+    """Why a text or call at `scheduled_for` falls outside its window in each of `zones`."""
+    at = datetime.fromisoformat(scheduled_for)
+    why = []
+    for zone in json.loads(zones):
+        local = at.astimezone(ZoneInfo(zone))
+        window = windows.window(local.date(), mailing_state)
+        if window is None or not (window[0] <= local.time() < window[1]):
+            why.append(f"{local.isoformat()} in {zone} is outside {window}")
+    return why
 
 
 def broken_audit_chain(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:

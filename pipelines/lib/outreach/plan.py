@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,6 +49,7 @@ from pipelines.lib.rendering import MessageContext, RenderedMessage, Renderer
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pipelines.lib.consent import Evidence
     from pipelines.lib.metrics_reach import Reach
 
     ReadDetails = Callable[[NightState, list[DueStep], Decimal], None]
@@ -519,7 +521,9 @@ def hold_campaigns(considered: list[Considered], holds: dict[str, str]) -> None:
 def audit_record(c: Considered, state: NightState, run_id: str, code_version: str
                  ) -> dict[str, Any]:
     """The audit fields of one considered message: ids and hashes, never PII or bodies."""
-    gate = c.gate.audit_fields() if c.gate else {}
+    # The gate's decision is read field by field, not through Decision.audit_fields(): that
+    # formats the send time and consent rows of every message, and most are not sent.
+    g = c.gate
     r = c.rendered if c.decision == "send" else None
     return {
         "message_id": c.message_id,
@@ -539,14 +543,15 @@ def audit_record(c: Considered, state: NightState, run_id: str, code_version: st
         "config_sha256": c.campaign.config_sha256,
         "content_sha256": r.content_sha256 if r else None,
         "disclosures": _list_json(tuple(r.disclosures)) if r else None,
-        "scheduled_for": gate.get("scheduled_for") if c.decision == "send" else None,
+        "scheduled_for": (g.scheduled_for.isoformat() if c.decision == "send" and g
+                          and g.scheduled_for else None),
         "decision": c.decision,
         "reason": c.reason,
-        "rules_evaluated": _list_json(tuple(gate.get("rules_evaluated", ()))),
+        "rules_evaluated": _list_json(tuple(g.rules_evaluated) if g else ()),
         "rule_values": state.rule_values.get(c.due.enrollment.enrollment_id),
-        "consent_rows": json.dumps(gate.get("consent_rows_used", []), sort_keys=True),
-        "timezone": _list_json(tuple(gate.get("timezone", ()))),
-        "timezone_method": gate.get("timezone_method"),
+        "consent_rows": _evidence_json(g.consent_rows_used) if g else "[]",
+        "timezone": _list_json(tuple(g.timezone) if g else ()),
+        "timezone_method": g.timezone_method if g else None,
     }
 
 
@@ -555,6 +560,19 @@ def audit_record(c: Considered, state: NightState, run_id: str, code_version: st
 @lru_cache(maxsize=4096)
 def _list_json(values: tuple) -> str:
     return json.dumps(list(values))
+
+
+def _evidence_json(rows: tuple[Evidence, ...]) -> str:
+    """json.dumps([e.as_dict() for e in rows], sort_keys=True), written out: the keys in
+    sorted order and each text escaped by the encoder json.dumps uses (once per record)."""
+    if not all(type(e.key) is str and type(e.source) is str for e in rows):
+        return json.dumps([e.as_dict() for e in rows], sort_keys=True)
+    return "[" + ", ".join(
+        f'{{"at": {_text(e.at.isoformat())}, "key": {_text(e.key)}, "source": {_text(e.source)}}}'
+        for e in rows) + "]"
+
+
+_text = encode_basestring_ascii  # a str as json.dumps writes it (ensure_ascii, the default)
 
 
 _MANIFESTS: dict[int, tuple[Any, str]] = {}  # id(manifest) -> (manifest, its JSON)
