@@ -8,6 +8,7 @@ import pytest
 from pipelines.lib.audit_chain import (
     GENESIS_HASH,
     Anchor,
+    StoredRecord,
     canonical_json,
     chain,
     record_hash,
@@ -188,3 +189,27 @@ def test_a_log_read_once_as_it_streams_is_checked_like_a_list():
     assert "outside a night" in result.reason
     assert verify(iter(chained[:4]), anchors=nights) == (True, None, None, "", 4)
     assert verify(iter([]), anchors=[]) == (True, None, None, "", 0)
+
+
+def _stored(record, text):
+    return StoredRecord(record.items(), text)
+
+
+def _text(record):
+    return canonical_json({k: v for k, v in record.items() if k != "record_hash"})
+
+
+def test_a_stored_records_own_text_is_trusted_only_when_it_hashes_to_its_hash():
+    chained = chain(records(3))
+    # texts as the store builds them: the canonical JSON of the fields less record_hash
+    assert verify([_stored(r, _text(r)) for r in chained]).ok
+    # a store writing a value otherwise than Python (here spaces): record_hash decides, and
+    # the fields are those that were hashed
+    assert verify([_stored(r, json.dumps({**r, "pad": 1})) for r in chained]).ok
+    # an edited field with the text the store builds of it: the text no longer hashes to the
+    # stored hash, and record_hash finds the edit
+    edited = [dict(r) for r in chained]
+    edited[1]["decision"] = "suppress"
+    result = verify([_stored(r, _text(r)) for r in edited])
+    assert (result.ok, result.first_bad_id) == (False, "m1")
+    assert "edited" in result.reason

@@ -10,11 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.audit_chain import chain
+from pipelines.lib.audit_chain import canonical_json, chain
 from pipelines.lib.outreach.checks import broken_audit_chain
 from pipelines.lib.outreach.state import ensure_schema
 from pipelines.lib.outreach.store import (
     AUDIT_COLUMNS,
+    audit_rows,
     chain_digest,
     verify_audit_log,
     verify_night,
@@ -163,3 +164,18 @@ def test_real_nights_store_the_digest_and_a_tampered_log_stops_the_next(tmp_path
     with duckdb.connect(str(tampered / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from outreach.nights where as_of_date = ?",
                            [night_2]).fetchone()[0] == 0
+
+
+def test_the_log_is_read_with_the_canonical_text_python_would_hash(tmp_path):
+    """audit_rows' text, built by DuckDB, is byte for byte the canonical JSON record_hash
+    hashes (so verifying need not build it in Python), escapes and non-ASCII text included."""
+    awkward = ['quote " back \\ slash / tab \t line\n', "é ü 中 \u2028 \x01 \x7f", ""]
+    linked = chain([_record(i, NIGHT_1) | {"reason": text, "scheduled_for": None}
+                    for i, text in enumerate(awkward)])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ensure_schema(con)
+        _append(con, linked, None)
+        read = list(audit_rows(con))
+    assert read == linked
+    assert [r.canonical_text for r in read] == [
+        canonical_json({k: v for k, v in r.items() if k != "record_hash"}) for r in linked]

@@ -62,6 +62,23 @@ def link(
         yield linked
 
 
+class StoredRecord(dict):
+    """A record as read back from storage, with `canonical_text`: the canonical JSON its store
+    built from the stored fields (`prev_hash` the stored one, no `record_hash`), or None.
+
+    When that text hashes to the stored record_hash, record_hash would give the same: the text
+    is JSON of the stored fields, and the one record_hash hashed when the record was written is
+    JSON of the fields as written, so the same text is the same fields. Only a record whose text
+    does not hash to it (a store writing some value otherwise than Python does, or an edit) is
+    hashed again by record_hash, which alone decides."""
+
+    __slots__ = ("canonical_text",)
+
+    def __init__(self, fields: Iterable[tuple[str, Any]], canonical_text: str | None = None):
+        super().__init__(fields)
+        self.canonical_text = canonical_text
+
+
 class Anchor(NamedTuple):
     """The chain's head once it held `records` records, as kept by `where` (a night, a file)."""
 
@@ -153,6 +170,16 @@ def _broken(record: Mapping[str, Any], expected_seq: int, prev_hash: str) -> str
         return f"seq {seq} where {expected_seq} was expected: {why}"
     if record.get("prev_hash") != prev_hash:
         return "prev_hash does not match the previous record's hash"
-    if record.get("record_hash") != record_hash(prev_hash, record):
+    if not _hash_holds(record, prev_hash):
         return "record_hash does not match the record's fields: it was edited"
     return ""
+
+
+def _hash_holds(record: Mapping[str, Any], prev_hash: str) -> bool:
+    """record_hash(prev_hash, record) equals the stored hash; a StoredRecord's own text is
+    tried first (its prev_hash is prev_hash, checked before this)."""
+    stored = record.get("record_hash")
+    text = getattr(record, "canonical_text", None)
+    if text is not None and hashlib.sha256(text.encode()).hexdigest() == stored:
+        return True
+    return stored == record_hash(prev_hash, record)

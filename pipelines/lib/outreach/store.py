@@ -10,7 +10,14 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.audit_chain import GENESIS_HASH, Anchor, VerifyResult, link, verify
+from pipelines.lib.audit_chain import (
+    GENESIS_HASH,
+    Anchor,
+    StoredRecord,
+    VerifyResult,
+    link,
+    verify,
+)
 from pipelines.lib.bulk import insert_columns, insert_rows
 from pipelines.lib.outreach.plan import NightPlan, audit_record
 from pipelines.lib.outreach.state import NightState, ensure_schema
@@ -103,17 +110,21 @@ def _digest_after(con: duckdb.DuckDBPyConnection, as_of: date, first_seq: int,
 
 
 def audit_rows(con: duckdb.DuckDBPyConnection, since: int | None = None
-               ) -> Iterator[dict[str, Any]]:
+               ) -> Iterator[StoredRecord]:
     """The audit log in the order of its sequence numbers, read a batch at a time; with
-    `since`, only the records from that sequence number on (and any without one)."""
+    `since`, only the records from that sequence number on (and any without one). Each comes
+    with the canonical JSON DuckDB builds of it, which verifying hashes before it would have
+    Python build its own (about a third of the time)."""
     # as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
-    columns = ", ".join("cast(as_of_date as varchar) as as_of_date" if c == "as_of_date" else c
-                        for c in AUDIT_COLUMNS)
+    values = {c: "cast(as_of_date as varchar)" if c == "as_of_date" else c for c in AUDIT_COLUMNS}
+    text = ", ".join(f"'{c}', {values[c]}" for c in sorted(AUDIT_COLUMNS) if c != "record_hash")
+    columns = ", ".join(f"{v} as {c}" for c, v in values.items())
     where = "" if since is None else f"where seq is null or seq >= {int(since)} "
-    cursor = con.execute(f"select {columns} from outreach.messages {where}order by seq")
+    cursor = con.execute(f"select {columns}, json_object({text})::varchar "
+                         f"from outreach.messages {where}order by seq")
     while batch := cursor.fetchmany(AUDIT_BATCH):
         for r in batch:
-            yield dict(zip(AUDIT_COLUMNS, r, strict=True))
+            yield StoredRecord(zip(AUDIT_COLUMNS, r[:-1], strict=True), r[-1])
 
 
 def night_head(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
