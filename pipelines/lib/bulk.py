@@ -21,7 +21,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
 def insert_columns(con: duckdb.DuckDBPyConnection, table: str,
                    columns: Mapping[str, Sequence[Any]]) -> None:
     """insert_rows for values already gathered by column (name -> values, of equal length)."""
-    arrow_rows = pa.table({c: _arrow(values) for c, values in columns.items()})
+    arrow_rows = pa.table({c: pa.array(values) for c, values in columns.items()})
     if not arrow_rows.num_rows:
         return
     names = ", ".join(f'"{c}"' for c in columns)
@@ -30,15 +30,3 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str,
         con.execute(f"insert into {table} ({names}) select {names} from bulk_rows")
     finally:
         con.unregister("bulk_rows")
-
-
-def _arrow(values: Sequence[Any]) -> pa.Array:
-    """An Arrow column; text is declared rather than inferred (inferring a column of Python
-    strings costs about eight times the conversion itself)."""
-    first = next((v for v in values if v is not None), None)
-    if type(first) is str:
-        try:
-            return pa.array(values, type=pa.string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            pass  # not all text after all: Arrow infers the column's type as it would have
-    return pa.array(values)

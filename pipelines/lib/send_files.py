@@ -59,6 +59,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PHONE_COLUMNS = frozenset({"to_phone"})
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 FILE_MODE, DIR_MODE = 0o600, 0o700
+LINES_A_PIECE = 1000  # lines written and hashed as one piece
+NEEDS_QUOTES = re.compile('[,"\r\n]')  # a cell holding any of these is quoted (RFC 4180)
 
 
 class FileEntry(NamedTuple):
@@ -109,8 +111,9 @@ def csv_lines(name: str, rows: Iterable[Mapping[str, Any]]) -> tuple[Iterator[by
 
     def lines() -> Iterator[bytes]:
         yield _line(columns).encode("utf-8")
-        for r in checked:
-            yield _line([cell(r[c], c) for c in columns]).encode("utf-8")
+        for start in range(0, len(checked), LINES_A_PIECE):
+            yield "".join(_line([cell(r[c], c) for c in columns])
+                          for r in checked[start:start + LINES_A_PIECE]).encode("utf-8")
     return lines(), len(checked)
 
 
@@ -120,10 +123,11 @@ def _line(values: Iterable[Any]) -> str:
     fields = []
     for value in values:
         text = str(value)
-        if any(ch in text for ch in ',"\r\n'):
+        if NEEDS_QUOTES.search(text):
             text = '"' + text.replace('"', '""') + '"'
         fields.append(text)
     return ",".join(fields) + "\n"
+
 
 
 def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> str:
