@@ -192,7 +192,8 @@ def test_a_log_read_once_as_it_streams_is_checked_like_a_list():
 
 
 def _stored(record, text):
-    return StoredRecord(record.items(), text)
+    chain_fields = {k: record[k] for k in ("seq", "message_id", "prev_hash", "record_hash")}
+    return StoredRecord(chain_fields.items(), text, lambda: record)
 
 
 def _text(record):

@@ -15,8 +15,8 @@ from pipelines.lib.outreach.checks import broken_audit_chain
 from pipelines.lib.outreach.state import ensure_schema
 from pipelines.lib.outreach.store import (
     AUDIT_COLUMNS,
-    audit_rows,
     chain_digest,
+    chain_rows,
     verify_audit_log,
     verify_night,
 )
@@ -167,7 +167,7 @@ def test_real_nights_store_the_digest_and_a_tampered_log_stops_the_next(tmp_path
 
 
 def test_the_log_is_read_with_the_canonical_text_python_would_hash(tmp_path):
-    """audit_rows' text, built by DuckDB, is byte for byte the canonical JSON record_hash
+    """chain_rows' text, built by DuckDB, is byte for byte the canonical JSON record_hash
     hashes (so verifying need not build it in Python), escapes and non-ASCII text included."""
     awkward = ['quote " back \\ slash / tab \t line\n', "é ü 中 \u2028 \x01 \x7f", ""]
     linked = chain([_record(i, NIGHT_1) | {"reason": text, "scheduled_for": None}
@@ -175,7 +175,7 @@ def test_the_log_is_read_with_the_canonical_text_python_would_hash(tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         ensure_schema(con)
         _append(con, linked, None)
-        read = list(audit_rows(con))
-    assert read == linked
-    assert [r.canonical_text for r in read] == [
+        read = [(r.whole(), r.canonical_text) for r in chain_rows(con)]
+    assert [whole for whole, _ in read] == linked
+    assert [text for _, text in read] == [
         canonical_json({k: v for k, v in r.items() if k != "record_hash"}) for r in linked]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 GENESIS_HASH = "0" * 64
@@ -63,20 +63,22 @@ def link(
 
 
 class StoredRecord(dict):
-    """A record as read back from storage, with `canonical_text`: the canonical JSON its store
-    built from the stored fields (`prev_hash` the stored one, no `record_hash`), or None.
+    """A record as read back from storage for verifying: its chain fields and id, with
+    `canonical_text`, the canonical JSON the store built of every stored field (`prev_hash`
+    the stored one, no `record_hash`), and `whole`, which reads every field.
 
     When that text hashes to the stored record_hash, record_hash would give the same: the text
     is JSON of the stored fields, and the one record_hash hashed when the record was written is
     JSON of the fields as written, so the same text is the same fields. Only a record whose text
     does not hash to it (a store writing some value otherwise than Python does, or an edit) is
-    hashed again by record_hash, which alone decides."""
+    read whole and hashed again by record_hash, which alone decides."""
 
-    __slots__ = ("canonical_text",)
+    __slots__ = ("canonical_text", "whole")
 
-    def __init__(self, fields: Iterable[tuple[str, Any]], canonical_text: str | None = None):
+    def __init__(self, fields: Iterable[tuple[str, Any]], canonical_text: str,
+                 whole: Callable[[], Mapping[str, Any]]):
         super().__init__(fields)
-        self.canonical_text = canonical_text
+        self.canonical_text, self.whole = canonical_text, whole
 
 
 class Anchor(NamedTuple):
@@ -179,7 +181,8 @@ def _hash_holds(record: Mapping[str, Any], prev_hash: str) -> bool:
     """record_hash(prev_hash, record) equals the stored hash; a StoredRecord's own text is
     tried first (its prev_hash is prev_hash, checked before this)."""
     stored = record.get("record_hash")
-    text = getattr(record, "canonical_text", None)
-    if text is not None and hashlib.sha256(text.encode()).hexdigest() == stored:
-        return True
+    if isinstance(record, StoredRecord):
+        if hashlib.sha256(record.canonical_text.encode()).hexdigest() == stored:
+            return True
+        record = record.whole()
     return stored == record_hash(prev_hash, record)

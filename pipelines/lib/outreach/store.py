@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -110,21 +111,50 @@ def _digest_after(con: duckdb.DuckDBPyConnection, as_of: date, first_seq: int,
 
 
 def audit_rows(con: duckdb.DuckDBPyConnection, since: int | None = None
-               ) -> Iterator[StoredRecord]:
+               ) -> Iterator[dict[str, Any]]:
     """The audit log in the order of its sequence numbers, read a batch at a time; with
-    `since`, only the records from that sequence number on (and any without one). Each comes
-    with the canonical JSON DuckDB builds of it, which verifying hashes before it would have
-    Python build its own (about a third of the time)."""
-    # as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
-    values = {c: "cast(as_of_date as varchar)" if c == "as_of_date" else c for c in AUDIT_COLUMNS}
-    text = ", ".join(f"'{c}', {values[c]}" for c in sorted(AUDIT_COLUMNS) if c != "record_hash")
-    columns = ", ".join(f"{v} as {c}" for c, v in values.items())
-    where = "" if since is None else f"where seq is null or seq >= {int(since)} "
-    cursor = con.execute(f"select {columns}, json_object({text})::varchar "
-                         f"from outreach.messages {where}order by seq")
+    `since`, only the records from that sequence number on (and any without one)."""
+    cursor = con.execute(f"select {_FIELDS} from outreach.messages {_since(since)}order by seq")
     while batch := cursor.fetchmany(AUDIT_BATCH):
         for r in batch:
-            yield StoredRecord(zip(AUDIT_COLUMNS, r[:-1], strict=True), r[-1])
+            yield dict(zip(AUDIT_COLUMNS, r, strict=True))
+
+
+# as_of_date is the one column that is not JSON as stored: DuckDB writes its ISO text.
+_VALUES = {c: "cast(as_of_date as varchar)" if c == "as_of_date" else c for c in AUDIT_COLUMNS}
+_FIELDS = ", ".join(f"{v} as {c}" for c, v in _VALUES.items())
+# the canonical JSON of a record (audit_chain.canonical_json): its fields but record_hash, by
+# name, built by DuckDB
+_CANONICAL_TEXT = "json_object({})::varchar".format(", ".join(
+    f"'{c}', {_VALUES[c]}" for c in sorted(AUDIT_COLUMNS) if c != "record_hash"))
+_CHAIN_FIELDS = ("seq", "message_id", "prev_hash", "record_hash")
+
+
+def _since(since: int | None) -> str:
+    return "" if since is None else f"where seq is null or seq >= {int(since)} "
+
+
+def chain_rows(con: duckdb.DuckDBPyConnection, since: int | None = None
+               ) -> Iterator[StoredRecord]:
+    """audit_rows as verifying reads them: each record's chain fields and id with the
+    canonical JSON DuckDB builds of it (fetching every field into Python cost most of the
+    check); a record is read whole only when its text does not hash to its hash."""
+    reader = con.cursor()  # its own cursor: the first one streams the log meanwhile
+    cursor = con.execute(f"select rowid, {', '.join(_CHAIN_FIELDS)}, {_CANONICAL_TEXT} "
+                         f"from outreach.messages {_since(since)}order by seq")
+    try:
+        while batch := cursor.fetchmany(AUDIT_BATCH):
+            for rowid, *fields, text in batch:
+                yield StoredRecord(zip(_CHAIN_FIELDS, fields), text,
+                                   partial(_whole_record, reader, rowid))
+    finally:
+        reader.close()
+
+
+def _whole_record(reader: duckdb.DuckDBPyConnection, rowid: int) -> dict[str, Any]:
+    row = reader.execute(f"select {_FIELDS} from outreach.messages where rowid = ?",
+                         [rowid]).fetchone()
+    return dict(zip(AUDIT_COLUMNS, row, strict=True))
 
 
 def night_head(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any]:
@@ -145,7 +175,7 @@ def verify_audit_log(con: duckdb.DuckDBPyConnection,
                      more_anchors: Iterable[Anchor] = ()) -> VerifyResult:
     """Check every record's hash and link, in the order of its sequence number, and the chain
     against the heads the nights recorded (and `more_anchors`, kept outside the warehouse)."""
-    return verify(audit_rows(con), anchors=[*recorded_heads(con), *more_anchors])
+    return verify(chain_rows(con), anchors=[*recorded_heads(con), *more_anchors])
 
 
 # The digest of a stretch of the log: DuckDB's 64-bit hash of every column of each record,
@@ -184,4 +214,4 @@ def verify_night(con: duckdb.DuckDBPyConnection, as_of: date) -> VerifyResult:
     if chain_digest(con, records) != (records, digest):
         return verify_audit_log(con)
     anchors = [a for a in recorded_heads(con) if a.records >= records]
-    return verify(audit_rows(con, since=records), head, records, anchors)
+    return verify(chain_rows(con, since=records), head, records, anchors)
