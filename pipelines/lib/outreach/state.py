@@ -117,14 +117,15 @@ def outreach_nights(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 
 def _enrollments(con) -> tuple[list[Enrollment], dict[str, str]]:
+    # Every enrollment ever made is read each night, so each row goes straight from its tuple
+    # to an Enrollment (in Enrollment's field order), with no dict between.
     found, values = [], {}
-    for r in rows(con, "select * from outreach.enrollments order by enrolled_on, enrollment_id"):
-        found.append(Enrollment(
-            enrollment_id=r["enrollment_id"], campaign_id=r["campaign_id"],
-            borrower_id=r["borrower_id"], loan_id=r["loan_id"], enrolled_on=r["enrolled_on"],
-            control=r["control_group"], rate_spread_bps=r["rate_spread_bps"],
-            config_sha256=r["config_sha256"]))
-        values[r["enrollment_id"]] = r["rule_values"]
+    for *fields, rule_values in con.execute("""
+            select enrollment_id, campaign_id, borrower_id, loan_id, enrolled_on, control_group,
+                   rate_spread_bps, config_sha256, rule_values
+            from outreach.enrollments order by enrolled_on, enrollment_id""").fetchall():
+        found.append(Enrollment(*fields))
+        values[fields[0]] = rule_values
     return found, values
 
 
