@@ -129,7 +129,6 @@ def _line(values: Iterable[Any]) -> str:
     return ",".join(fields) + "\n"
 
 
-
 def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> str:
     """Write a file that appears whole or not at all, readable by its owner only; `data` is
     the bytes or pieces of them. Returns the SHA-256 of what was written."""
